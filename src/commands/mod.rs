@@ -1,0 +1,27 @@
+//! One file per command: thin glue that loads what the command needs, calls the
+//! library stage, prints the outcome, and maps errors to a [`crate::app::Failure`].
+
+pub mod check;
+pub mod doc;
+pub mod export;
+pub mod gen_config;
+pub mod generate;
+pub mod get;
+pub mod import_eol;
+pub mod lxc_helper;
+pub mod passwd;
+pub mod reconfigure;
+pub mod rollback;
+pub mod serve;
+pub mod set;
+pub mod show;
+pub mod status;
+
+use crate::app::Failure;
+
+/// Placeholder answer of a command whose stage has not landed yet.
+pub(crate) fn not_yet(command: &str) -> Failure {
+    Failure::system(anyhow::anyhow!(
+        "`{command}` is not available in this build yet"
+    ))
+}

@@ -1,0 +1,2 @@
+//! Configuration → the desired containers (`ContainerSpec`), one per instance of
+//! the container dynamic family. Pure.
