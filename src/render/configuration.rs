@@ -25,6 +25,11 @@ pub trait Configuration {
     /// (`containers.container_{{ identifier }}`), in identifier order;
     /// `None` when no such dynamic family exists.
     fn dynamic_instances(&self, pattern: &str) -> Option<Vec<DynamicInstance>>;
+
+    /// The main namespace prefixing every path, if any.
+    fn namespace(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// A configuration given as its tree plus its dynamic instances (tests, benchmarks).
