@@ -65,7 +65,11 @@ mod tests {
                     } else {
                         posted::value_name(path)
                     },
-                    id: if multi { format!("{id}-{i}") } else { id.clone() },
+                    id: if multi {
+                        format!("{id}-{i}")
+                    } else {
+                        id.clone()
+                    },
                     value: (*v).to_owned(),
                     index: i,
                     labelledby: if multi {
@@ -113,13 +117,22 @@ mod tests {
         let mut f = field("general.name", Widget::text(), &["<b>x\"</b>"], false);
         f.errors.push("bad & wrong".to_owned());
         let html = page(vec![Item::Field(f)]);
-        assert!(html.contains(r#"<label for="f-general-name">Label of general.name"#), "{html}");
+        assert!(
+            html.contains(r#"<label for="f-general-name">Label of general.name"#),
+            "{html}"
+        );
         assert!(html.contains(r#"name="v:general.name""#), "{html}");
-        assert!(html.contains("value=\"&#60;b&#62;x&#34;&#60;/b&#62;\""), "{html}");
+        assert!(
+            html.contains("value=\"&#60;b&#62;x&#34;&#60;/b&#62;\""),
+            "{html}"
+        );
         assert!(html.contains("Some &#60;help&#62;"), "{html}");
         assert!(html.contains("bad &#38; wrong"), "{html}");
         assert!(html.contains(r#"aria-invalid="true""#), "{html}");
-        assert!(html.contains(r#"aria-describedby="f-general-name-help f-general-name-error""#), "{html}");
+        assert!(
+            html.contains(r#"aria-describedby="f-general-name-help f-general-name-error""#),
+            "{html}"
+        );
     }
 
     #[test]
@@ -135,8 +148,14 @@ mod tests {
     fn a_multi_has_rows_with_remove_buttons_and_an_add_button() {
         let f = field("general.dns", Widget::text(), &["a", "b"], true);
         let html = page(vec![Item::Field(f)]);
-        assert!(html.contains(r#"name="v:general.dns[0]" value="a""#), "{html}");
-        assert!(html.contains(r#"name="v:general.dns[1]" value="b""#), "{html}");
+        assert!(
+            html.contains(r#"name="v:general.dns[0]" value="a""#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"name="v:general.dns[1]" value="b""#),
+            "{html}"
+        );
         assert!(html.contains(r#"value="remove:general.dns:1""#), "{html}");
         assert!(html.contains(r#"value="add:general.dns""#), "{html}");
     }
@@ -144,12 +163,26 @@ mod tests {
     #[test]
     fn a_choice_is_a_select_with_its_value_selected() {
         let widget = Widget::Select {
-            choices: vec![("docker".into(), "docker".into()), ("lxc".into(), "lxc".into())],
+            choices: vec![
+                ("docker".into(), "docker".into()),
+                ("lxc".into(), "lxc".into()),
+            ],
             blank: false,
         };
-        let html = page(vec![Item::Field(field("c.technology", widget, &["lxc"], false))]);
-        assert!(html.contains(r#"<option value="lxc" selected>lxc</option>"#), "{html}");
-        assert!(html.contains(r#"<option value="docker">docker</option>"#), "{html}");
+        let html = page(vec![Item::Field(field(
+            "c.technology",
+            widget,
+            &["lxc"],
+            false,
+        ))]);
+        assert!(
+            html.contains(r#"<option value="lxc" selected>lxc</option>"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<option value="docker">docker</option>"#),
+            "{html}"
+        );
     }
 
     #[test]
@@ -167,7 +200,13 @@ mod tests {
             }),
             Item::Close,
         ]);
-        assert!(html.contains(r#"<h3 id="s-a-title">Family A</h3>"#), "{html}");
-        assert!(html.contains(r#"value="remove-instance:c.names:a""#), "{html}");
+        assert!(
+            html.contains(r#"<h3 id="s-a-title">Family A</h3>"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"value="remove-instance:c.names:a""#),
+            "{html}"
+        );
     }
 }

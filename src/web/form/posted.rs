@@ -68,7 +68,9 @@ impl Action {
             Self::Add(path) => format!("add:{path}"),
             Self::Remove(path, index) => format!("remove:{path}:{index}"),
             Self::AddInstance(path) => format!("add-instance:{path}"),
-            Self::RemoveInstance(path, identifier) => format!("remove-instance:{path}:{identifier}"),
+            Self::RemoveInstance(path, identifier) => {
+                format!("remove-instance:{path}:{identifier}")
+            }
         }
     }
 }
@@ -134,7 +136,11 @@ impl Posted {
                 "action" => once(&mut action, value)?,
                 _ => {
                     if let Some(path) = name.strip_prefix(NEW_PREFIX) {
-                        if posted.new_identifiers.insert(path.to_owned(), value).is_some() {
+                        if posted
+                            .new_identifiers
+                            .insert(path.to_owned(), value)
+                            .is_some()
+                        {
                             return Err(format!("field `{name}` posted twice"));
                         }
                     } else if let Some(rest) = name.strip_prefix(VALUE_PREFIX) {
