@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(
     name = "brise",
-    version,
+    version = crate::version::VERSION,
     propagate_version = true,
     max_term_width = 100
 )]
