@@ -23,4 +23,5 @@ pub mod reconcile;
 pub mod render;
 pub mod runtime;
 pub mod values;
+pub mod version;
 pub mod web;

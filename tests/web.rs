@@ -299,7 +299,11 @@ async fn signing_out_ends_the_session() {
         .assert_status(StatusCode::FORBIDDEN);
     let reply = app.post("/logout", Some(&cookie), &[("csrf", &csrf)]).await;
     reply.assert_status(StatusCode::SEE_OTHER);
-    assert!(reply.session_cookie().unwrap().contains("Max-Age=0"));
+    let anonymous = cookie_pair(&reply.session_cookie().unwrap());
+    assert_ne!(anonymous, cookie);
+    app.get("/apply", Some(&anonymous))
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
     app.get("/apply", Some(&cookie))
         .await
         .assert_status(StatusCode::SEE_OTHER);

@@ -206,10 +206,14 @@ pub(super) async fn logout(
     who.check_csrf(form.csrf.as_deref())?;
     state.sessions().remove(&who.session.id);
     audit::action(&who.user, None, "signed out");
+    // A new anonymous session keeps the chosen language on the login page.
+    let anonymous = state
+        .sessions()
+        .create_anonymous(who.session.lang, Instant::now());
     let response = Redirect::to("/login?bye=1").into_response();
     Ok(with_cookie(
         response,
-        Some(session::removal_cookie_header(who.secure)),
+        Some(session::cookie_header(&anonymous.id, who.secure)),
     ))
 }
 

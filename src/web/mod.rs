@@ -10,6 +10,7 @@ mod assets;
 pub mod audit;
 pub mod context;
 pub mod error;
+pub mod form;
 pub mod i18n;
 mod login;
 pub mod page;

@@ -4,7 +4,6 @@
 //! saving is atomic. Passwords are hashed with argon2id and never stored or logged.
 
 use std::fmt;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
@@ -27,7 +26,7 @@ pub enum UsersError {
     #[error("cannot write `{path}`: {source}")]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        source: crate::output::atomic::AtomicError,
     },
     #[error("{path}:{line}: expected `user:$argon2id$…`")]
     MalformedLine { path: PathBuf, line: usize },
@@ -218,31 +217,20 @@ pub fn load(path: &Path) -> Result<Users, UsersError> {
     }
 }
 
-/// Write the users file atomically (temporary file in the same directory,
-/// fsync, rename), readable by its owner only.
+/// Write the users file atomically (the project's atomic writer: temporary
+/// file, fsync, rename), owned by the current user and readable by them only.
 pub fn save(path: &Path, users: &Users) -> Result<(), UsersError> {
-    let write_error = |source| UsersError::Write {
-        path: path.to_owned(),
-        source,
+    let attributes = crate::output::atomic::FileAttributes {
+        uid: nix::unistd::getuid().as_raw(),
+        gid: nix::unistd::getgid().as_raw(),
+        mode: 0o600,
     };
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let mut file = tempfile::Builder::new()
-        .prefix(".web-users.")
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
-        .tempfile_in(dir)
-        .map_err(write_error)?;
-    file.write_all(users.to_text().as_bytes())
-        .map_err(write_error)?;
-    file.as_file().sync_all().map_err(write_error)?;
-    file.persist(path).map_err(|e| write_error(e.error))?;
-    if let Ok(dir) = std::fs::File::open(dir) {
-        // Make the rename durable; a failure here leaves a correct file anyway.
-        let _ = dir.sync_all();
-    }
-    Ok(())
+    crate::output::atomic::write(path, users.to_text().as_bytes(), Some(attributes)).map_err(
+        |source| UsersError::Write {
+            path: path.to_owned(),
+            source,
+        },
+    )
 }
 
 #[cfg(test)]
