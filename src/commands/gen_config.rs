@@ -184,3 +184,36 @@ pub fn run(settings: &Settings, args: &GenConfigArgs) -> Result<(), Failure> {
         None => Ok(()),
     }
 }
+
+/// gen_config for `reconfigure`'s pipeline: a validated configuration with
+/// the settings and options to render and install it.
+pub struct Pipeline {
+    pub config: Box<dyn Configuration + Send>,
+    pub settings: Settings,
+    pub options: Options,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl super::reconfigure::Generate for Pipeline {
+    fn generate(&mut self, dry_run: bool) -> Result<String, Failure> {
+        let options = Options {
+            dry_run,
+            ..self.options.clone()
+        };
+        let generated = generate_for(self.config.as_ref(), &self.settings, &options)?;
+        if let Some(error) = generated.refused {
+            return Err(GenConfigError::Output(error).into());
+        }
+        Ok(match &generated.report {
+            Some(report) => report.to_string(),
+            None => generated.plan.describe(),
+        })
+    }
+}
