@@ -12,18 +12,23 @@ use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use brise::app::Failure;
 use brise::command::{self, Invocation};
+use brise::commands::reconfigure::{Generate, Log, Request, pipeline};
 use brise::containers::{ContainerSpec, ImageRef, Mount, Technology};
 use brise::reconcile::{
     self, Action, ApplyOptions, Conflict, Images, Options, Plan, Reason, Report, Silent, Status,
 };
+use brise::runtime::docker::{DockerRuntime, endpoint_from};
 use brise::runtime::fake::{loopback_port, spec};
 use brise::runtime::lxc::client::HelperCommand;
 use brise::runtime::lxc::network::{self, Bridge};
 use brise::runtime::lxc::{LxcConfig, LxcRuntime, nat};
+use brise::runtime::routed::RoutedRuntime;
 use brise::runtime::{ContainerState, NoProgress, Runtime, RuntimeError, Step};
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -544,4 +549,222 @@ async fn a_start_failure_reports_liblxc_s_log_lines() {
     assert_eq!(env.state(&broken.name).await, Some(ContainerState::Stopped));
     let tail = env.runtime.log_tail(&broken.name, 50).unwrap();
     assert!(tail.iter().any(|l| l.contains("ERROR")), "{tail:?}");
+}
+
+#[derive(Default)]
+struct Lines(Mutex<Vec<String>>);
+
+impl Log for Lines {
+    fn line(&self, line: &str) {
+        self.0.lock().unwrap().push(line.to_owned());
+    }
+}
+
+/// gen_config stand-in: no files.
+struct NoFiles;
+
+impl Generate for NoFiles {
+    fn generate(&mut self, _dry_run: bool) -> Result<String, Failure> {
+        Ok(String::new())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs lxc"]
+async fn reconfigure_s_pipeline_drives_lxc_containers_and_names_the_snapshot() {
+    let env = Env::new();
+    let values = env.root.path().join("values.yml");
+    brise::output::atomic::write(&values, b"containers: {}\n", None).unwrap();
+    let request = |options: Options| Request {
+        dry_run: false,
+        json: false,
+        options,
+        parallel: 4,
+        hooks_dir: env.root.path().join("hooks"),
+        values: values.clone(),
+        stamp: "20261122T153000Z".to_owned(),
+    };
+    let mut web = env.busybox("pipe");
+    web.persistent = true;
+    let desired = vec![web.clone()];
+    let routed = RoutedRuntime::new(vec![(Technology::Lxc, &env.runtime)], &desired);
+    let lines = Lines::default();
+    pipeline(
+        &request(Options::default()),
+        &desired,
+        &routed,
+        &mut NoFiles,
+        &lines,
+    )
+    .await
+    .unwrap();
+    assert!(
+        lines
+            .0
+            .lock()
+            .unwrap()
+            .contains(&format!("create     {}: done", web.name)),
+        "{:?}",
+        lines.0.lock().unwrap()
+    );
+    assert!(env.root.path().join("values.applied.yml").is_file());
+
+    web.environment
+        .push(("BRISE_T_LXC".to_owned(), "v2".to_owned()));
+    let desired = vec![web.clone()];
+    let routed = RoutedRuntime::new(vec![(Technology::Lxc, &env.runtime)], &desired);
+    let lines = Lines::default();
+    let refused = pipeline(
+        &request(Options::default()),
+        &desired,
+        &routed,
+        &mut NoFiles,
+        &lines,
+    )
+    .await;
+    let Err(Failure::Invalid(error)) = refused else {
+        panic!("a persistent container must not be recreated without --recreate");
+    };
+    assert!(
+        error
+            .to_string()
+            .contains(&format!("run `reconfigure --recreate {}`", web.name)),
+        "{error}"
+    );
+
+    let options = Options {
+        recreate: BTreeSet::from([web.name.clone()]),
+        ..Options::default()
+    };
+    let lines = Lines::default();
+    pipeline(&request(options), &desired, &routed, &mut NoFiles, &lines)
+        .await
+        .unwrap();
+    let expected = format!(
+        "recreate   {0}: done (filesystem saved as `{0}/snap0`)",
+        web.name
+    );
+    assert!(
+        lines.0.lock().unwrap().contains(&expected),
+        "{:?}",
+        lines.0.lock().unwrap()
+    );
+}
+
+/// Docker and LXC containers in one plan (the shared dockerd: only this
+/// test's containers are kept in the plan, and removed at the end).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs lxc"]
+async fn one_plan_drives_docker_and_lxc_and_moves_a_container_between_them() {
+    let env = Env::new();
+    let endpoint = endpoint_from(std::env::var("DOCKER_HOST").ok().as_deref());
+    let docker = DockerRuntime::connect(&endpoint)
+        .await
+        .unwrap_or_else(|e| panic!("needs docker too (scripts/setup-test-env.sh): {e}"));
+    let prefix = env.name("");
+    struct Cleanup(Vec<String>);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            for name in &self.0 {
+                let _ = command::output(&Invocation::new("docker").args(["rm", "-f", name]));
+            }
+        }
+    }
+    let in_docker = env.name("indocker");
+    let in_lxc = env.name("inlxc");
+    let _cleanup = Cleanup(vec![in_docker.clone(), in_lxc.clone()]);
+    let (docker_port, lxc_port) = (free_port(), free_port());
+    let mut a = env.httpd("indocker");
+    a.technology = Technology::Docker;
+    a.ports.push(loopback_port(80, docker_port));
+    let mut b = env.httpd("inlxc");
+    b.ports.push(loopback_port(80, lxc_port));
+
+    let converge = |desired: Vec<ContainerSpec>| {
+        let docker = &docker;
+        let env = &env;
+        let prefix = prefix.clone();
+        async move {
+            let routed = RoutedRuntime::new(
+                vec![
+                    (Technology::Docker, docker),
+                    (Technology::Lxc, &env.runtime),
+                ],
+                &desired,
+            );
+            let mut prepared = reconcile::prepare(
+                &routed,
+                &desired,
+                &Options::default(),
+                Images::Pull,
+                4,
+                &NoProgress,
+            )
+            .await
+            .unwrap();
+            prepared
+                .plan
+                .entries
+                .retain(|e| e.name.starts_with(&prefix));
+            assert!(prepared.plan.conflicts.is_empty(), "{}", prepared.plan);
+            let report = reconcile::apply(
+                &prepared.plan,
+                &routed,
+                &prepared.images,
+                &ApplyOptions {
+                    parallel: 4,
+                    backup_stamp: "20261122T153000Z".to_owned(),
+                },
+                &Silent,
+            )
+            .await
+            .unwrap();
+            assert!(report.is_success(), "{report:#?}");
+            prepared.plan
+        }
+    };
+
+    let plan = converge(vec![a.clone(), b.clone()]).await;
+    assert_eq!(plan.changes().count(), 2, "{plan}");
+    assert!(
+        docker
+            .inspect(&in_docker)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_managed()
+    );
+    assert_eq!(env.state(&in_lxc).await, Some(ContainerState::Running));
+    assert!(docker.inspect(&in_lxc).await.unwrap().is_none());
+    for port in [docker_port, lxc_port] {
+        let response = http_get_eventually(port).await;
+        assert!(response.contains("It works!"), "{response}");
+    }
+    // The same image, pulled by both engines, has the same id in both.
+    assert_eq!(
+        docker.inspect(&in_docker).await.unwrap().unwrap().image_id,
+        env.runtime
+            .inspect(&in_lxc)
+            .await
+            .unwrap()
+            .unwrap()
+            .image_id
+    );
+    let again = converge(vec![a.clone(), b.clone()]).await;
+    assert_eq!(again.changes().count(), 0, "{again}");
+
+    // `technology: docker` → `lxc`: removed from Docker, created in LXC.
+    a.technology = Technology::Lxc;
+    let plan = converge(vec![a.clone(), b.clone()]).await;
+    let changes: Vec<(String, Action)> =
+        plan.changes().map(|e| (e.name.clone(), e.action)).collect();
+    assert_eq!(changes, [(in_docker.clone(), Action::Recreate)]);
+    assert!(docker.inspect(&in_docker).await.unwrap().is_none());
+    assert_eq!(env.state(&in_docker).await, Some(ContainerState::Running));
+    let response = http_get_eventually(docker_port).await;
+    assert!(response.contains("It works!"), "{response}");
+
+    let plan = converge(Vec::new()).await;
+    assert_eq!(plan.changes().count(), 2, "{plan}");
+    assert!(env.runtime.list_managed().await.unwrap().is_empty());
 }

@@ -5,10 +5,12 @@
 //! runtime never touches an object that does not carry brise's labels.
 
 pub mod docker;
+pub mod engines;
 pub mod fake;
 pub mod host;
 pub mod labels;
 pub mod lxc;
+pub mod routed;
 
 use std::fmt;
 

@@ -38,8 +38,10 @@ pub enum Source {
     Local { name: String },
     /// An OCI image `registry/repository:tag`.
     Oci {
-        /// `docker://` reference without the transport.
-        reference: String,
+        /// `registry/repository`, without tag.
+        repository: String,
+        /// `latest` when none is declared.
+        tag: String,
         /// Registries on this machine are reached without TLS, as Docker does.
         tls_verify: bool,
     },
@@ -76,7 +78,8 @@ impl Source {
                 image.tag.as_str()
             };
             return Ok(Self::Oci {
-                reference: format!("{registry}/{}:{tag}", image.repository),
+                repository: format!("{registry}/{}", image.repository),
+                tag: tag.to_owned(),
                 tls_verify: !is_local_registry(registry),
             });
         }
@@ -116,7 +119,9 @@ impl Source {
         match self {
             Self::Busybox => "busybox".to_owned(),
             Self::Local { name } => format!("local:{name}"),
-            Self::Oci { reference, .. } => reference.clone(),
+            Self::Oci {
+                repository, tag, ..
+            } => format!("{repository}:{tag}"),
         }
     }
 }
@@ -366,8 +371,8 @@ impl Store {
                 let (_, id) = self.tarball(name)?;
                 self.load(&key("local", &id))
             }
-            Source::Oci { reference, .. } => {
-                let path = self.refs_file(reference);
+            Source::Oci { .. } => {
+                let path = self.refs_file(&source.reference());
                 let bytes = match std::fs::read(&path) {
                     Ok(bytes) => bytes,
                     Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
@@ -406,10 +411,11 @@ impl Store {
             Source::Busybox => self.prepare_busybox(),
             Source::Local { name } => self.prepare_local(name).map(Prepared::Ready),
             Source::Oci {
-                reference,
+                repository,
+                tag,
                 tls_verify,
             } => self
-                .prepare_oci(reference, *tls_verify)
+                .prepare_oci(repository, tag, *tls_verify)
                 .map(Prepared::Ready),
         }
     }
@@ -542,35 +548,41 @@ impl Store {
         Ok(image)
     }
 
-    fn prepare_oci(&self, reference: &str, tls_verify: bool) -> Result<Image, ImageError> {
-        let layout = self.dir.join("oci").join(reference_key(reference));
-        Self::create_dir(&layout)?;
-        let tag = "brise";
-        let mut copy = Invocation::new("skopeo").args(["copy", "--quiet"]);
-        if !tls_verify {
-            copy = copy.arg("--src-tls-verify=false");
-        }
-        command::run(
-            &copy
-                .arg(format!("docker://{reference}"))
-                .arg(format!("oci:{}:{tag}", layout.display())),
-        )?;
-        let (id, config) = read_layout(&layout, tag)?;
+    fn prepare_oci(
+        &self,
+        repository: &str,
+        tag: &str,
+        tls_verify: bool,
+    ) -> Result<Image, ImageError> {
+        let reference = format!("{repository}:{tag}");
+        let (manifest, id) = resolve_manifest(repository, tag, tls_verify)?;
         let key = key("oci", &id);
         let image = match self.load(&key)? {
             Some(image) => image,
             None => {
+                let layout = self.dir.join("oci").join(reference_key(&reference));
+                Self::create_dir(&layout)?;
+                let layout_tag = "brise";
+                // The exact manifest just resolved (a moved tag cannot slip
+                // in), converted to OCI for umoci.
+                command::run(
+                    &skopeo("copy", tls_verify, "--src-tls-verify")
+                        .arg("--quiet")
+                        .arg(format!("docker://{repository}@{manifest}"))
+                        .arg(format!("oci:{}:{layout_tag}", layout.display())),
+                )?;
+                let config = read_layout_config(&layout, layout_tag)?;
                 let scratch = self.scratch()?;
                 let built = scratch.path().join("image");
                 command::run(
                     &Invocation::new("umoci")
                         .args(["--log=error", "unpack", "--image"])
-                        .arg(format!("{}:{tag}", layout.display()))
+                        .arg(format!("{}:{layout_tag}", layout.display()))
                         .arg(&built),
                 )?;
                 let process = config.config;
                 let image = Image {
-                    reference: reference.to_owned(),
+                    reference: reference.clone(),
                     id: id.clone(),
                     rootfs: self.dir.join(&key).join("rootfs"),
                     kind: Kind::Application,
@@ -589,9 +601,9 @@ impl Store {
                 image
             }
         };
-        let refs = serde_json::json!({ "reference": reference, "id": id });
+        let refs = serde_json::json!({ "reference": reference, "manifest": manifest, "id": id });
         atomic::write(
-            &self.refs_file(reference),
+            &self.refs_file(&reference),
             refs.to_string().as_bytes(),
             None,
         )?;
@@ -599,9 +611,87 @@ impl Store {
     }
 }
 
-/// The config digest (Docker's image id) and configuration of the image
-/// tagged `tag` in an OCI layout.
-fn read_layout(layout: &Path, tag: &str) -> Result<(String, OciConfig), ImageError> {
+/// `skopeo VERB`, with TLS verification off (`FLAG=false`) for registries on
+/// this machine.
+fn skopeo(verb: &str, tls_verify: bool, flag: &str) -> Invocation {
+    let invocation = Invocation::new("skopeo").arg(verb);
+    if tls_verify {
+        invocation
+    } else {
+        invocation.arg(format!("{flag}=false"))
+    }
+}
+
+/// OCI's name for this machine's architecture.
+fn oci_architecture() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "powerpc64" => "ppc64le",
+        other => other,
+    }
+}
+
+/// In a manifest list (or OCI index), the digest of the manifest for this
+/// machine (linux, its architecture).
+fn platform_manifest(list: &serde_json::Value) -> Option<String> {
+    list["manifests"]
+        .as_array()?
+        .iter()
+        .find(|m| {
+            m["platform"]["os"] == "linux" && m["platform"]["architecture"] == oci_architecture()
+        })
+        .and_then(|m| m["digest"].as_str())
+        .map(str::to_owned)
+}
+
+/// Ask the registry which manifest `repository:tag` names (for this
+/// machine's platform) and the digest of its image configuration: the image
+/// id Docker gives the same image.
+fn resolve_manifest(
+    repository: &str,
+    tag: &str,
+    tls_verify: bool,
+) -> Result<(String, String), ImageError> {
+    let inspect = |target: String| -> Result<(String, serde_json::Value), ImageError> {
+        let output = command::run(
+            &skopeo("inspect", tls_verify, "--tls-verify")
+                .arg("--raw")
+                .arg(format!("docker://{target}")),
+        )?;
+        let digest = format!(
+            "sha256:{}",
+            hex::encode(Sha256::digest(output.stdout.as_bytes()))
+        );
+        let value =
+            serde_json::from_str(&output.stdout).map_err(|error| ImageError::Malformed {
+                path: PathBuf::from(format!("docker://{target}")),
+                detail: format!("its manifest is not JSON: {error}"),
+            })?;
+        Ok((digest, value))
+    };
+    let (mut digest, mut manifest) = inspect(format!("{repository}:{tag}"))?;
+    if manifest.get("manifests").is_some() {
+        let chosen = platform_manifest(&manifest).ok_or_else(|| ImageError::Malformed {
+            path: PathBuf::from(format!("docker://{repository}:{tag}")),
+            detail: format!("no manifest for linux/{}", oci_architecture()),
+        })?;
+        (_, manifest) = inspect(format!("{repository}@{chosen}"))?;
+        digest = chosen;
+    }
+    let config = manifest["config"]["digest"]
+        .as_str()
+        .filter(|d| d.starts_with("sha256:"))
+        .ok_or_else(|| ImageError::Malformed {
+            path: PathBuf::from(format!("docker://{repository}:{tag}")),
+            detail: "its manifest names no image configuration".to_owned(),
+        })?;
+    Ok((digest, config.to_owned()))
+}
+
+/// The configuration of the image tagged `tag` in an OCI layout.
+fn read_layout_config(layout: &Path, tag: &str) -> Result<OciConfig, ImageError> {
     let malformed = |path: &Path, detail: String| ImageError::Malformed {
         path: path.to_owned(),
         detail,
@@ -630,13 +720,10 @@ fn read_layout(layout: &Path, tag: &str) -> Result<(String, OciConfig), ImageErr
     let manifest = read_json(&manifest_path)?;
     let config_digest = manifest["config"]["digest"]
         .as_str()
-        .ok_or_else(|| malformed(&manifest_path, "no config digest".to_owned()))?
-        .to_owned();
-    let config_path = blob(&config_digest)?;
+        .ok_or_else(|| malformed(&manifest_path, "no config digest".to_owned()))?;
+    let config_path = blob(config_digest)?;
     let bytes = std::fs::read(&config_path).map_err(read_error(&config_path))?;
-    let config: OciConfig =
-        serde_json::from_slice(&bytes).map_err(|e| malformed(&config_path, e.to_string()))?;
-    Ok((config_digest, config))
+    serde_json::from_slice(&bytes).map_err(|e| malformed(&config_path, e.to_string()))
 }
 
 /// `busybox` in PATH, as the template finds it.
@@ -674,21 +761,24 @@ mod tests {
         assert_eq!(
             Source::of(&image(Some("localhost:5000"), "brise-demo/httpd", "2.4")).unwrap(),
             Source::Oci {
-                reference: "localhost:5000/brise-demo/httpd:2.4".to_owned(),
+                repository: "localhost:5000/brise-demo/httpd".to_owned(),
+                tag: "2.4".to_owned(),
                 tls_verify: false,
             }
         );
         assert_eq!(
             Source::of(&image(Some("127.0.0.1:5000"), "a", "")).unwrap(),
             Source::Oci {
-                reference: "127.0.0.1:5000/a:latest".to_owned(),
+                repository: "127.0.0.1:5000/a".to_owned(),
+                tag: "latest".to_owned(),
                 tls_verify: false,
             }
         );
         assert_eq!(
             Source::of(&image(Some("docker.io"), "library/httpd", "2.4")).unwrap(),
             Source::Oci {
-                reference: "docker.io/library/httpd:2.4".to_owned(),
+                repository: "docker.io/library/httpd".to_owned(),
+                tag: "2.4".to_owned(),
                 tls_verify: true,
             }
         );
@@ -727,6 +817,22 @@ mod tests {
             Source::of(&image(None, "local", "..")).unwrap_err(),
             SourceError::LocalName { .. }
         ));
+    }
+
+    #[test]
+    fn a_manifest_list_resolves_to_this_machine_s_platform() {
+        let list = serde_json::json!({
+            "manifests": [
+                {"digest": "sha256:arm", "platform": {"os": "linux", "architecture": "arm64"}},
+                {"digest": "sha256:here", "platform": {"os": "linux", "architecture": oci_architecture()}},
+                {"digest": "sha256:win", "platform": {"os": "windows", "architecture": oci_architecture()}}
+            ]
+        });
+        assert_eq!(platform_manifest(&list).as_deref(), Some("sha256:here"));
+        assert_eq!(
+            platform_manifest(&serde_json::json!({"manifests": []})),
+            None
+        );
     }
 
     #[test]

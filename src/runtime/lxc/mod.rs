@@ -877,6 +877,25 @@ impl Runtime for LxcRuntime {
     }
 }
 
+/// What LXC cannot run among `desired` (its `technology: lxc` containers),
+/// as `container `NAME`: problem` lines, found before anything changes.
+#[must_use]
+pub fn check_specs(desired: &[ContainerSpec]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for spec in desired
+        .iter()
+        .filter(|s| s.technology == crate::containers::Technology::Lxc)
+    {
+        if let Err(error) = Source::of(&spec.image) {
+            problems.push(format!("container `{}`: {error}", spec.name));
+        }
+        for problem in config::check(spec) {
+            problems.push(format!("container `{}`: {problem}", spec.name));
+        }
+    }
+    problems
+}
+
 /// The LXC runtime of this machine, its helper being this very program.
 ///
 /// # Errors
@@ -896,6 +915,27 @@ mod tests {
     use super::*;
     use crate::reconcile::{Action, Options, Reason, plan};
     use crate::runtime::fake::spec;
+
+    #[test]
+    fn only_lxc_containers_are_checked_for_what_lxc_cannot_run() {
+        let mut docker = spec("web", "httpd:2.4");
+        docker.healthcheck = Some(crate::containers::Healthcheck {
+            command: "true".to_owned(),
+            interval_seconds: 5,
+        });
+        let mut lxc = docker.clone();
+        lxc.name = "box".to_owned();
+        lxc.technology = crate::containers::Technology::Lxc;
+        lxc.image.registry = None;
+        lxc.image.repository = "httpd".to_owned();
+        let problems = check_specs(&[docker, lxc]);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems[0]
+                .starts_with("container `box`: image `httpd`: an LXC container without a registry")
+        );
+        assert!(problems[1].starts_with("container `box`: health checks are not supported"));
+    }
 
     #[test]
     fn liblxc_states_map_to_brise_states() {
