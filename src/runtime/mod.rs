@@ -11,6 +11,7 @@ pub mod host;
 pub mod labels;
 pub mod lxc;
 pub mod routed;
+pub mod swarm;
 
 use std::fmt;
 
