@@ -9,6 +9,7 @@ use crate::app::{Failure, Settings};
 use crate::applied::{self, Drift};
 use crate::cli::StatusArgs;
 use crate::runtime::docker::{DockerRuntime, endpoint_from};
+use crate::runtime::swarm::{ServiceStatus, SwarmOptions, SwarmRuntime};
 use crate::runtime::{EngineInfo, ObservedContainer, Runtime};
 
 /// What `status` reports.
@@ -17,6 +18,9 @@ pub struct Status {
     pub values: Drift,
     pub engine: EngineInfo,
     pub containers: Vec<ContainerStatus>,
+    /// brise's Swarm services, when the engine is a Swarm manager.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<ServiceStatus>,
 }
 
 /// One managed container.
@@ -63,7 +67,20 @@ pub async fn status(settings: &Settings, runtime: &dyn Runtime) -> anyhow::Resul
         values,
         engine,
         containers,
+        services: Vec::new(),
     })
+}
+
+/// brise's services (replicas running and desired, update state, task
+/// errors) when the engine at `endpoint` is a Swarm manager; none otherwise.
+///
+/// # Errors
+/// The engine does not answer, or its services cannot be listed.
+pub async fn swarm_services(endpoint: &str) -> anyhow::Result<Vec<ServiceStatus>> {
+    match SwarmRuntime::connect_if_manager(endpoint, SwarmOptions::default()).await? {
+        Some(manager) => Ok(manager.services_status().await?),
+        None => Ok(Vec::new()),
+    }
 }
 
 impl std::fmt::Display for Status {
@@ -97,6 +114,12 @@ impl std::fmt::Display for Status {
             }
             writeln!(f)?;
         }
+        if !self.services.is_empty() {
+            writeln!(f, "swarm services:")?;
+            for service in &self.services {
+                writeln!(f, "{service}")?;
+            }
+        }
         Ok(())
     }
 }
@@ -111,7 +134,9 @@ pub fn run(settings: &Settings, args: &StatusArgs) -> Result<(), Failure> {
         .block_on(async {
             let endpoint = endpoint_from(std::env::var("DOCKER_HOST").ok().as_deref());
             let docker = DockerRuntime::connect(&endpoint).await?;
-            status(settings, &docker).await
+            let mut status = status(settings, &docker).await?;
+            status.services = swarm_services(&endpoint).await?;
+            anyhow::Ok(status)
         })
         .map_err(Failure::system)?;
     let text = if args.json {

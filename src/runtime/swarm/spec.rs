@@ -56,6 +56,36 @@ impl PublishMode {
     }
 }
 
+/// The publish mode chosen in the configuration (`containers.swarm_publish_mode`;
+/// `ingress` when the variable is absent).
+///
+/// # Errors
+/// The value is neither `ingress` nor `host`.
+pub fn publish_mode(
+    config: &dyn crate::render::Configuration,
+) -> Result<PublishMode, crate::containers::ValidationError> {
+    let path = match config.namespace() {
+        Some(namespace) => format!("{namespace}.containers.swarm_publish_mode"),
+        None => "containers.swarm_publish_mode".to_owned(),
+    };
+    let tree = config.tree();
+    match crate::render::configuration::lookup(&tree, &path) {
+        None | Some(serde_json::Value::Null) => Ok(PublishMode::Ingress),
+        Some(serde_json::Value::String(mode)) if mode == "ingress" => Ok(PublishMode::Ingress),
+        Some(serde_json::Value::String(mode)) if mode == "host" => Ok(PublishMode::Host),
+        Some(other) => Err(crate::containers::ValidationError {
+            path,
+            index: None,
+            message: format!(
+                "unknown publish mode `{}`",
+                other
+                    .as_str()
+                    .map_or_else(|| other.to_string(), str::to_owned)
+            ),
+        }),
+    }
+}
+
 /// Rolling update policy of every service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UpdatePolicy {
@@ -691,6 +721,21 @@ mod tests {
             "{:#?}",
             checked.warnings
         );
+    }
+
+    #[test]
+    fn the_publish_mode_is_read_from_the_configuration() {
+        let mut config = crate::render::TreeConfiguration {
+            tree: serde_json::json!({"containers": {}}),
+            dynamic: Vec::new(),
+        };
+        assert_eq!(publish_mode(&config), Ok(PublishMode::Ingress));
+        config.tree["containers"]["swarm_publish_mode"] = serde_json::json!("host");
+        assert_eq!(publish_mode(&config), Ok(PublishMode::Host));
+        config.tree["containers"]["swarm_publish_mode"] = serde_json::json!("mesh");
+        let error = publish_mode(&config).unwrap_err();
+        assert_eq!(error.path, "containers.swarm_publish_mode");
+        assert_eq!(error.message, "unknown publish mode `mesh`");
     }
 
     #[test]
