@@ -16,11 +16,12 @@ mod swarm_common;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use brise::containers::{ContainerSpec, ImageRef, Mount};
+use brise::containers::{ContainerSpec, ImageRef, Mount, Technology};
 use brise::reconcile::{
     self, Action, ApplyOptions, Conflict, Images, Options, Plan, Reason, Report, Silent, Status,
 };
 use brise::runtime::fake::{loopback_port, spec};
+use brise::runtime::routed::RoutedRuntime;
 use brise::runtime::swarm::{
     self, PublishMode, ServiceStatus, SwarmOptions, SwarmRuntime, UpdatePolicy,
 };
@@ -575,8 +576,38 @@ async fn an_update_against_a_stale_service_version_is_refused() {
     let name = unique("stale");
     let _cleanup = ServiceCleanup(name.clone());
     let worker = spec(&name, "busybox");
-    let (_, report) = converge(&runtime, std::slice::from_ref(&worker)).await;
+    // Through the routed runtime, as reconfigure drives every engine.
+    let services = swarm::services(std::slice::from_ref(&worker));
+    let routed = RoutedRuntime::new(vec![(Technology::Docker, &runtime)], &services);
+    let prepared = reconcile::prepare(
+        &routed,
+        &services,
+        &Options::default(),
+        Images::Pull,
+        4,
+        &NoProgress,
+    )
+    .await
+    .unwrap();
+    let report = reconcile::apply(
+        &prepared.plan,
+        &routed,
+        &prepared.images,
+        &ApplyOptions {
+            parallel: 4,
+            backup_stamp: "20260101T000000Z".to_owned(),
+        },
+        &Silent,
+    )
+    .await
+    .unwrap();
     assert_done(&report, &name);
+    assert_eq!(
+        status_of(&runtime, &name)
+            .await
+            .map(|s| (s.running, s.desired)),
+        Some((1, 1))
+    );
 
     let stale = runtime.version(&name).await.unwrap().unwrap();
     // Someone else changes the service after brise read it.

@@ -6,7 +6,6 @@
 //! [`pipeline`] is the part after loading, with the engine and gen_config as
 //! parameters so that tests drive it with a fake engine.
 
-use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -17,14 +16,14 @@ use serde::Serialize;
 use crate::app::{Failure, Settings};
 use crate::applied;
 use crate::cli::{EngineArg, ReconfigureArgs};
-use crate::containers::{ContainerSpec, Engine, Technology};
+use crate::containers::{ContainerSpec, Engine};
 use crate::hooks::{self, Phase};
 use crate::reconcile::{
     self, ApplyOptions, Entry, Images, Options, Outcome, Plan, PrepareError, Reporter, Status,
 };
-use crate::runtime::docker::{DockerRuntime, endpoint_from};
-use crate::runtime::swarm::{self, PublishMode, SwarmOptions, SwarmRuntime};
-use crate::runtime::{PullEvent, PullProgress, Runtime, host};
+use crate::runtime::engines::Engines;
+use crate::runtime::swarm::{self, PublishMode, SwarmOptions};
+use crate::runtime::{PullEvent, PullProgress, Runtime, host, lxc};
 
 /// What the operator asked for.
 #[derive(Debug, Clone)]
@@ -390,29 +389,17 @@ fn load(_settings: &Settings, _root: &Path) -> Result<Loaded, Failure> {
     ))
 }
 
-/// The containers this build can run: Docker on one engine.
-fn docker_containers(desired: Vec<ContainerSpec>) -> Result<Vec<ContainerSpec>, Failure> {
-    let unsupported: BTreeSet<String> = desired
-        .iter()
-        .filter(|s| s.technology != Technology::Docker)
-        .map(|s| format!("`{}`", s.name))
-        .collect();
-    if unsupported.is_empty() {
-        Ok(desired)
+/// Refuse, before anything changes, what an engine cannot run as declared.
+fn check_engines(desired: &[ContainerSpec]) -> Result<(), Failure> {
+    let problems = lxc::check_specs(desired);
+    if problems.is_empty() {
+        Ok(())
     } else {
         Err(Failure::invalid(anyhow!(
-            "containers {} use a technology this build cannot run yet; nothing was changed",
-            unsupported.into_iter().collect::<Vec<_>>().join(", ")
+            "{}\nnothing was changed",
+            problems.join("\n")
         )))
     }
-}
-
-/// The Docker engine of `DOCKER_HOST` (default: the local socket).
-async fn docker() -> Result<DockerRuntime, Failure> {
-    let endpoint = endpoint_from(std::env::var("DOCKER_HOST").ok().as_deref());
-    DockerRuntime::connect(&endpoint)
-        .await
-        .map_err(Failure::system)
 }
 
 /// The current UTC time as a backup stamp.
@@ -430,7 +417,11 @@ pub fn run(settings: &Settings, args: &ReconfigureArgs) -> Result<(), Failure> {
         publish_mode: loaded.swarm_publish_mode,
         ..SwarmOptions::default()
     };
-    let desired = docker_containers(loaded.desired)?;
+    let desired = match engine {
+        Engine::Docker => loaded.desired,
+        Engine::Swarm => swarm_services(&loaded.desired, &swarm_options, &Stdout)?,
+    };
+    check_engines(&desired)?;
     let request = Request::from_args(settings, args, stamp_now());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -440,19 +431,12 @@ pub fn run(settings: &Settings, args: &ReconfigureArgs) -> Result<(), Failure> {
         .map_err(Failure::system)?;
     let mut generate = loaded.generate;
     runtime.block_on(async {
-        match engine {
-            Engine::Docker => {
-                let docker = docker().await?;
-                pipeline(&request, &desired, &docker, generate.as_mut(), &Stdout).await
-            }
-            Engine::Swarm => {
-                let services = swarm_services(&desired, &swarm_options, &Stdout)?;
-                let endpoint = endpoint_from(std::env::var("DOCKER_HOST").ok().as_deref());
-                let manager = SwarmRuntime::connect(&endpoint, swarm_options)
-                    .await
-                    .map_err(Failure::system)?;
-                pipeline(&request, &services, &manager, generate.as_mut(), &Stdout).await
-            }
+        let engines = match engine {
+            Engine::Docker => Engines::connect(&desired).await,
+            Engine::Swarm => Engines::connect_swarm(&desired, swarm_options).await,
         }
+        .map_err(Failure::system)?;
+        let routed = engines.routed(&desired);
+        pipeline(&request, &desired, &routed, generate.as_mut(), &Stdout).await
     })
 }

@@ -140,20 +140,21 @@ pub fn starts_first(spec: &ContainerSpec, mode: PublishMode) -> bool {
     spec.ports.is_empty() || mode == PublishMode::Ingress
 }
 
-/// The specs the Swarm engine runs, from the declared ones: containers of
-/// technology `docker` only (LXC containers stay with the LXC runtime), with
-/// every host port on all addresses, since Swarm cannot bind one address (the
-/// spec hash then describes what really runs, and host port checks probe the
-/// addresses the engine will bind).
+/// The declared specs as a run with the Swarm engine sees them: containers
+/// of technology `docker` get every host port on all addresses, since Swarm
+/// cannot bind one address (the spec hash then describes what really runs,
+/// and host port checks probe the addresses the engine will bind); LXC
+/// containers are unchanged (the LXC runtime runs them).
 #[must_use]
 pub fn services(desired: &[ContainerSpec]) -> Vec<ContainerSpec> {
     desired
         .iter()
-        .filter(|spec| spec.technology == Technology::Docker)
         .map(|spec| {
             let mut spec = spec.clone();
-            for port in &mut spec.ports {
-                port.host_ip = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+            if spec.technology == Technology::Docker {
+                for port in &mut spec.ports {
+                    port.host_ip = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+                }
             }
             spec
         })
@@ -692,12 +693,14 @@ mod tests {
     }
 
     #[test]
-    fn services_keep_docker_containers_and_publish_on_all_addresses() {
+    fn services_publish_docker_ports_on_all_addresses_and_leave_lxc_alone() {
         let mut lxc = spec("vm", "busybox");
         lxc.technology = Technology::Lxc;
+        lxc.ports.push(loopback_port(22, 2222));
         let services = services(&[web(), lxc]);
-        assert_eq!(services.len(), 1);
+        assert_eq!(services.len(), 2);
         assert!(services[0].ports[0].host_ip.is_unspecified());
+        assert!(services[1].ports[0].host_ip.is_loopback());
     }
 
     #[test]
