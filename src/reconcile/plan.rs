@@ -196,6 +196,19 @@ impl Plan {
         self.entries.iter().filter(|e| e.action != Action::Nothing)
     }
 
+    /// One line: how many containers change, or that nothing does.
+    #[must_use]
+    pub fn summary(&self) -> String {
+        let changes = self.changes().count();
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        if changes == 0 {
+            let n = self.entries.len();
+            format!("nothing to do: {n} container{} as declared", plural(n))
+        } else {
+            format!("{changes} container{} to change", plural(changes))
+        }
+    }
+
     /// The entry of container `name`.
     #[must_use]
     pub fn entry(&self, name: &str) -> Option<&Entry> {
@@ -208,11 +221,7 @@ impl fmt::Display for Plan {
         for conflict in &self.conflicts {
             writeln!(f, "conflict: {conflict}")?;
         }
-        let mut unchanged = 0usize;
         for entry in &self.entries {
-            if entry.action == Action::Nothing {
-                unchanged += 1;
-            }
             write!(f, "{:<10} {}", entry.action.to_string(), entry.name)?;
             let reasons: Vec<String> = entry.reasons.iter().map(ToString::to_string).collect();
             if !reasons.is_empty() {
@@ -224,11 +233,7 @@ impl fmt::Display for Plan {
             writeln!(f)?;
         }
         if self.is_empty() {
-            writeln!(
-                f,
-                "nothing to do: {unchanged} container{} as declared",
-                if unchanged == 1 { "" } else { "s" }
-            )?;
+            writeln!(f, "{}", self.summary())?;
         }
         Ok(())
     }

@@ -98,13 +98,22 @@ fn is_connection(error: &BollardError) -> bool {
 }
 
 impl DockerRuntime {
-    /// Connect to `endpoint` (`unix:///path`), negotiate the API version, and
-    /// when the default local socket does not answer, start the Docker service
-    /// (systemd, else `service`) and wait for it.
+    /// Connect to `endpoint` (`unix:///path`) and negotiate the API version.
     ///
     /// # Errors
-    /// [`RuntimeError::EngineUnreachable`] when no engine answers (and could not be started).
+    /// [`RuntimeError::EngineUnreachable`] when no engine answers.
     pub async fn connect(endpoint: &str) -> Result<Self, RuntimeError> {
+        Self::try_connect(endpoint)
+            .await
+            .map_err(|error| unreachable(endpoint, error))
+    }
+
+    /// [`DockerRuntime::connect`], and when the default local socket does not
+    /// answer, start the Docker service (systemd, else `service`) and wait for it.
+    ///
+    /// # Errors
+    /// [`RuntimeError::EngineUnreachable`] when no engine answers and none could be started.
+    pub async fn connect_or_start(endpoint: &str) -> Result<Self, RuntimeError> {
         match Self::try_connect(endpoint).await {
             Ok(runtime) => Ok(runtime),
             Err(error) if endpoint == format!("unix://{DEFAULT_SOCKET}") => {
