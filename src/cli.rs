@@ -230,9 +230,30 @@ pub struct RollbackArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address and port to listen on.
+    /// Address and port to listen on (this machine only by default; put an
+    /// https reverse proxy in front to reach it from elsewhere).
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8470")]
     pub listen: std::net::SocketAddr,
+    /// The users file written by `brise passwd`.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "BRISE_WEB_USERS",
+        default_value = "/etc/brise/web-users"
+    )]
+    pub users_file: PathBuf,
+    /// For internal testing only: apply against this runtime instead of the real engines.
+    #[arg(long, value_enum, hide = true, default_value = "real")]
+    pub runtime: ServeRuntime,
+}
+
+/// What the web form's apply button drives (internal testing switch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ServeRuntime {
+    /// The real engines (Docker, LXC), as `brise reconfigure`.
+    Real,
+    /// For internal testing only: an in-memory runtime.
+    Fake,
 }
 
 #[derive(Debug, Args)]
@@ -240,6 +261,17 @@ pub struct PasswdArgs {
     /// User name.
     #[arg(default_value = "admin")]
     pub user: String,
+    /// Remove the user instead of setting a password.
+    #[arg(long)]
+    pub delete: bool,
+    /// The users file read by `brise serve` (created mode 0600 if missing).
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "BRISE_WEB_USERS",
+        default_value = "/etc/brise/web-users"
+    )]
+    pub users_file: PathBuf,
 }
 
 /// Target format of `brise export`.

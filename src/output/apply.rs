@@ -1,0 +1,236 @@
+//! A [`Plan`] → the files on disk: the nginx gate first (nothing is written if
+//! nginx refuses), then hand-edited files kept aside, changed files written
+//! atomically with owner and mode, undeclared files removed, the manifest
+//! saved, and each affected service reloaded once.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use super::OutputError;
+use super::atomic;
+use super::nginx::{self, Candidate, NginxSettings, ReloadOutcome};
+use super::plan::{Action, Plan, plural};
+use crate::command::{self, Invocation};
+use crate::render::Check;
+
+/// How to apply a plan.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    pub nginx: NginxSettings,
+    /// Reload the services whose files changed.
+    pub reload: bool,
+    /// Now, for the names of kept-aside files.
+    pub now: jiff::Timestamp,
+}
+
+/// One thing that was done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Done {
+    Created(PathBuf),
+    Updated(PathBuf),
+    Attributes(PathBuf),
+    Removed(PathBuf),
+    /// A hand-edited file renamed aside: (path, new name).
+    KeptAside(PathBuf, PathBuf),
+    Reloaded(String),
+    /// The service's files changed but it does not run (or `--root` is not `/`).
+    NotReloaded(String, &'static str),
+}
+
+/// What applying a plan did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    pub done: Vec<Done>,
+    pub unchanged: usize,
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for done in &self.done {
+            match done {
+                Done::Created(path) => writeln!(f, "created {}", path.display())?,
+                Done::Updated(path) => writeln!(f, "updated {}", path.display())?,
+                Done::Attributes(path) => {
+                    writeln!(f, "set owner, group and mode of {}", path.display())?;
+                }
+                Done::Removed(path) => writeln!(f, "removed {}", path.display())?,
+                Done::KeptAside(path, kept) => writeln!(
+                    f,
+                    "kept aside {} as {} (edited by hand since brise wrote it)",
+                    path.display(),
+                    kept.display()
+                )?,
+                Done::Reloaded(service) => writeln!(f, "reloaded {service}")?,
+                Done::NotReloaded(service, why) => {
+                    writeln!(f, "did not reload {service}: {why}")?;
+                }
+            }
+        }
+        if self.done.is_empty() {
+            writeln!(
+                f,
+                "nothing to do: {} generated file{} up to date",
+                self.unchanged,
+                plural(self.unchanged)
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Run the checks of the plan's candidate files (the nginx gate) without
+/// writing anything.
+pub fn check(plan: &Plan, nginx: &NginxSettings) -> Result<(), OutputError> {
+    if !plan.touches(Check::Nginx) {
+        return Ok(());
+    }
+    let candidates: Vec<Candidate<'_>> = plan
+        .changed()
+        .filter(|change| change.changes_contents() && change.check == Some(Check::Nginx))
+        .map(|change| Candidate {
+            live_path: &change.real_path,
+            contents: change.after.as_deref(),
+        })
+        .collect();
+    nginx::check(nginx, &plan.root, &candidates)?;
+    Ok(())
+}
+
+/// Apply the plan. On any check failure nothing is written.
+pub fn apply(plan: &Plan, options: &ApplyOptions) -> Result<Report, OutputError> {
+    check(plan, &options.nginx)?;
+    let mut report = Report {
+        done: Vec::new(),
+        unchanged: plan.changes.len() - plan.changed().count(),
+    };
+    for change in plan.changed() {
+        if change.hand_edited {
+            let kept = kept_aside_name(&change.real_path, options.now);
+            atomic::rename(&change.real_path, &kept)?;
+            let logical = change
+                .path
+                .with_file_name(kept.file_name().unwrap_or_default());
+            report
+                .done
+                .push(Done::KeptAside(change.path.clone(), logical));
+        }
+        match change.action {
+            Action::Create | Action::Update => {
+                atomic::write(
+                    &change.real_path,
+                    change.after.as_deref().unwrap_or_default(),
+                    change.attributes,
+                )?;
+                report.done.push(if change.action == Action::Create {
+                    Done::Created(change.path.clone())
+                } else {
+                    Done::Updated(change.path.clone())
+                });
+            }
+            Action::Attributes => {
+                if let Some(attributes) = change.attributes {
+                    atomic::set_attributes(&change.real_path, attributes)?;
+                }
+                report.done.push(Done::Attributes(change.path.clone()));
+            }
+            Action::Remove => {
+                if !change.hand_edited {
+                    std::fs::remove_file(&change.real_path).map_err(|source| {
+                        OutputError::Remove {
+                            path: change.real_path.clone(),
+                            source,
+                        }
+                    })?;
+                    if let Some(parent) = change.real_path.parent() {
+                        atomic::sync_dir(parent)?;
+                    }
+                }
+                report.done.push(Done::Removed(change.path.clone()));
+            }
+            Action::Unchanged => {}
+        }
+    }
+    if plan.manifest_changed {
+        atomic::write(
+            &plan.manifest_path,
+            plan.manifest.to_json().as_bytes(),
+            None,
+        )?;
+    }
+    if options.reload {
+        for service in plan.services_to_reload() {
+            report.done.push(reload(&service, plan, options)?);
+        }
+    }
+    Ok(report)
+}
+
+fn reload(service: &str, plan: &Plan, options: &ApplyOptions) -> Result<Done, OutputError> {
+    if service == "nginx" {
+        return Ok(match nginx::reload(&options.nginx, &plan.root)? {
+            ReloadOutcome::Reloaded => Done::Reloaded(service.to_owned()),
+            ReloadOutcome::NotRunning => Done::NotReloaded(service.to_owned(), "it is not running"),
+        });
+    }
+    if plan.root != Path::new("/") {
+        return Ok(Done::NotReloaded(
+            service.to_owned(),
+            "files written under --root",
+        ));
+    }
+    let invocation = Invocation::new("systemctl").args(["try-reload-or-restart", service]);
+    command::run(&invocation).map_err(|source| OutputError::Reload {
+        service: service.to_owned(),
+        source,
+    })?;
+    Ok(Done::Reloaded(service.to_owned()))
+}
+
+/// `conteneurs2.conf` → `conteneurs2.conf.kept-20260512T103000Z` (with a
+/// counter if that name is taken). Never ends in `.conf`, so an
+/// `include *.conf` does not load it.
+fn kept_aside_name(path: &Path, now: jiff::Timestamp) -> PathBuf {
+    let stamp = now.strftime("%Y%m%dT%H%M%SZ").to_string();
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let mut candidate = path.with_file_name(format!("{name}.kept-{stamp}"));
+    let mut counter = 1;
+    while candidate.exists() {
+        candidate = path.with_file_name(format!("{name}.kept-{stamp}-{counter}"));
+        counter += 1;
+    }
+    candidate
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_aside_names_carry_the_time_and_never_collide() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("conteneurs2.conf");
+        let now: jiff::Timestamp = "2026-05-12T10:30:00Z".parse().unwrap();
+        let first = kept_aside_name(&path, now);
+        assert_eq!(
+            first.file_name().unwrap(),
+            "conteneurs2.conf.kept-20260512T103000Z"
+        );
+        atomic::write(&first, b"x", None).unwrap();
+        assert_eq!(
+            kept_aside_name(&path, now).file_name().unwrap(),
+            "conteneurs2.conf.kept-20260512T103000Z-1"
+        );
+    }
+
+    #[test]
+    fn report_says_nothing_to_do_when_nothing_was_done() {
+        let report = Report {
+            done: vec![],
+            unchanged: 1,
+        };
+        assert_eq!(
+            report.to_string(),
+            "nothing to do: 1 generated file up to date\n"
+        );
+    }
+}

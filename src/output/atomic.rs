@@ -1,0 +1,201 @@
+//! The one atomic file writer: a temporary file in the target's directory
+//! gets the bytes, owner, group and mode, is fsynced, renamed over the target,
+//! and the directory is fsynced. A reader sees the old file or the new one,
+//! never a mix; a crash leaves at worst a hidden `.brise-*.tmp` file.
+
+use std::fs::File;
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+/// Owner, group and permission bits of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FileAttributes {
+    pub uid: u32,
+    pub gid: u32,
+    /// Permission bits (`0o644`).
+    pub mode: u32,
+}
+
+impl FileAttributes {
+    /// The attributes of an existing file.
+    #[must_use]
+    pub fn of(metadata: &std::fs::Metadata) -> Self {
+        Self {
+            uid: metadata.uid(),
+            gid: metadata.gid(),
+            mode: metadata.mode() & 0o7777,
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum AtomicError {
+    #[error("cannot create directory `{path}`: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write a temporary file in `{path}`: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot set owner and mode of `{path}`: {source}")]
+    Attributes {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot rename a temporary file to `{path}`: {source}")]
+    Rename {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot sync directory `{path}`: {source}")]
+    SyncDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Write `contents` to `path` atomically, with `attributes` when given
+/// (otherwise mode 0644 and the current user). Missing parent directories are
+/// created (mode 0755).
+pub fn write(
+    path: &Path,
+    contents: &[u8],
+    attributes: Option<FileAttributes>,
+) -> Result<(), AtomicError> {
+    let parent = parent_of(path);
+    create_dirs(parent)?;
+    let write_error = |source| AtomicError::Write {
+        path: parent.to_owned(),
+        source,
+    };
+    let mut temp = tempfile::Builder::new()
+        .prefix(".brise-")
+        .suffix(".tmp")
+        .tempfile_in(parent)
+        .map_err(write_error)?;
+    temp.write_all(contents).map_err(write_error)?;
+    let file = temp.as_file();
+    let mode = attributes.map_or(0o644, |a| a.mode);
+    let attributes_error = |source| AtomicError::Attributes {
+        path: path.to_owned(),
+        source,
+    };
+    if let Some(wanted) = attributes {
+        let current = FileAttributes::of(&file.metadata().map_err(attributes_error)?);
+        if (current.uid, current.gid) != (wanted.uid, wanted.gid) {
+            std::os::unix::fs::fchown(file, Some(wanted.uid), Some(wanted.gid))
+                .map_err(attributes_error)?;
+        }
+    }
+    // After chown: changing the owner may clear set-id bits.
+    file.set_permissions(std::fs::Permissions::from_mode(mode))
+        .map_err(attributes_error)?;
+    file.sync_all().map_err(write_error)?;
+    temp.persist(path).map_err(|error| AtomicError::Rename {
+        path: path.to_owned(),
+        source: error.error,
+    })?;
+    sync_dir(parent)
+}
+
+/// Rename `from` to `to` (same directory) and make it durable.
+pub fn rename(from: &Path, to: &Path) -> Result<(), AtomicError> {
+    std::fs::rename(from, to).map_err(|source| AtomicError::Rename {
+        path: to.to_owned(),
+        source,
+    })?;
+    sync_dir(parent_of(to))
+}
+
+/// Change owner, group and mode of an existing file in place.
+pub fn set_attributes(path: &Path, attributes: FileAttributes) -> Result<(), AtomicError> {
+    let error = |source| AtomicError::Attributes {
+        path: path.to_owned(),
+        source,
+    };
+    std::os::unix::fs::chown(path, Some(attributes.uid), Some(attributes.gid)).map_err(error)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(attributes.mode)).map_err(error)
+}
+
+/// fsync a directory so a rename or removal in it survives a crash.
+pub fn sync_dir(dir: &Path) -> Result<(), AtomicError> {
+    File::open(dir)
+        .and_then(|handle| handle.sync_all())
+        .map_err(|source| AtomicError::SyncDir {
+            path: dir.to_owned(),
+            source,
+        })
+}
+
+fn create_dirs(dir: &Path) -> Result<(), AtomicError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o755)
+        .create(dir)
+        .map_err(|source| AtomicError::CreateDir {
+            path: dir.to_owned(),
+            source,
+        })
+}
+
+fn parent_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_bytes_mode_and_creates_parents() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b/file.conf");
+        let me = FileAttributes::of(&std::fs::metadata(dir.path()).unwrap());
+        write(
+            &path,
+            b"hello\n",
+            Some(FileAttributes { mode: 0o640, ..me }),
+        )
+        .unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"hello\n");
+        let attributes = FileAttributes::of(&std::fs::metadata(&path).unwrap());
+        assert_eq!(attributes.mode, 0o640);
+        assert_eq!(
+            std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
+            1,
+            "no temporary file left behind"
+        );
+    }
+
+    #[test]
+    fn replaces_an_existing_file_through_a_new_inode() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("file");
+        write(&path, b"one", None).unwrap();
+        let before = std::fs::metadata(&path).unwrap().ino();
+        write(&path, b"two", None).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        assert_ne!(std::fs::metadata(&path).unwrap().ino(), before);
+    }
+
+    #[test]
+    fn failure_names_the_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("blocker");
+        write(&blocker, b"a file, not a directory", None).unwrap();
+        let error = write(&blocker.join("child"), b"x", None).unwrap_err();
+        assert!(error.to_string().contains("blocker"), "{error}");
+    }
+}
