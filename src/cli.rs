@@ -160,7 +160,13 @@ pub struct SetArgs {
     /// Variable path.
     pub variable: String,
     /// New value (several for a multi-valued variable).
-    #[arg(required_unless_present = "default", conflicts_with = "default", num_args = 0..)]
+    #[arg(
+        id = "value",
+        value_name = "VALUE",
+        required_unless_present = "default",
+        conflicts_with = "default",
+        num_args = 0..
+    )]
     pub values: Vec<String>,
     /// Return the variable to its default value.
     #[arg(long)]

@@ -9,7 +9,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::diagnostic::{Diagnostic, Span};
-use crate::dictionary::collect::{calculation_type, Attr, Collected, Decl, DeclKind};
+use crate::dictionary::Files;
+use crate::dictionary::collect::{Attr, Collected, Decl, DeclKind, calculation_type};
 use crate::dictionary::schema::{
     Calc, CalcKind, Choices, Condition, Default, Dynamic, ExprId, Family, FamilyKind, Item, Jinja,
     Mode, Node, NodeId, NodeKind, Param, Prop, PropertyError, Regexp, ReturnType, Role, Schema,
@@ -18,7 +19,6 @@ use crate::dictionary::schema::{
 use crate::dictionary::types::{self, Check, Params, VarType};
 use crate::dictionary::value::Value;
 use crate::dictionary::yaml::{Mark, Yaml, YamlKind};
-use crate::dictionary::Files;
 use crate::expr::{self, Engine, Expr};
 
 impl Schema {
@@ -169,10 +169,6 @@ fn node_id(i: usize) -> NodeId {
     NodeId(u32::try_from(i).unwrap_or(u32::MAX))
 }
 
-fn is_python_int(v: &Yaml) -> bool {
-    matches!(v.kind, YamlKind::Int(_) | YamlKind::Bool(_))
-}
-
 /// A static YAML scalar/list as a value (calculations are not values).
 pub(crate) fn yaml_value(v: &Yaml) -> Option<Value> {
     Some(match &v.kind {
@@ -181,7 +177,9 @@ pub(crate) fn yaml_value(v: &Yaml) -> Option<Value> {
         YamlKind::Int(i) => Value::Int(*i),
         YamlKind::Float(f) => Value::Float(*f),
         YamlKind::Str(s) => Value::Str(s.clone()),
-        YamlKind::Seq(items) => Value::List(items.iter().map(yaml_value).collect::<Option<Vec<_>>>()?),
+        YamlKind::Seq(items) => {
+            Value::List(items.iter().map(yaml_value).collect::<Option<Vec<_>>>()?)
+        }
         YamlKind::Map(_) => return None,
     })
 }
@@ -251,7 +249,11 @@ impl Builder<'_> {
     }
 
     fn error_attr(&mut self, attr: &Attr, msg: impl Into<String>) {
-        let mark = if attr.value.mark.line == 0 { attr.key_mark } else { attr.value.mark };
+        let mark = if attr.value.mark.line == 0 {
+            attr.key_mark
+        } else {
+            attr.value.mark
+        };
         self.error_at(attr.file, mark, msg);
     }
 
@@ -287,7 +289,8 @@ impl Builder<'_> {
         let d = &self.decls[decl];
         let is_family = d.kind == DeclKind::Family;
         let dynamic = is_family && d.user_type.as_deref() == Some("dynamic");
-        let leadership = is_family && matches!(d.user_type.as_deref(), Some("leadership" | "sequence"));
+        let leadership =
+            is_family && matches!(d.user_type.as_deref(), Some("leadership" | "sequence"));
         self.infos.push(Info {
             decl,
             parent,
@@ -320,7 +323,11 @@ impl Builder<'_> {
         if leadership {
             if let Some(first) = ids.first().copied() {
                 for (i, c) in ids.iter().enumerate() {
-                    self.infos[c.index()].role = if i == 0 { Role::Leader } else { Role::Follower(first) };
+                    self.infos[c.index()].role = if i == 0 {
+                        Role::Leader
+                    } else {
+                        Role::Follower(first)
+                    };
                 }
             }
         }
@@ -421,7 +428,11 @@ impl Builder<'_> {
         let mut selectors = Vec::new();
         let mut node = None;
         for seg in full.split('.') {
-            let cand = if cur.is_empty() { seg.to_owned() } else { format!("{cur}.{seg}") };
+            let cand = if cur.is_empty() {
+                seg.to_owned()
+            } else {
+                format!("{cur}.{seg}")
+            };
             if let Some(id) = self.by_path.get(&cand) {
                 if self.infos[id.index()].dynamic {
                     selectors.push(Selector::Current);
@@ -463,17 +474,6 @@ impl Builder<'_> {
         out
     }
 
-    fn is_ancestor(&self, ancestor: NodeId, of: NodeId) -> bool {
-        let mut cur = Some(of);
-        while let Some(n) = cur {
-            if n == ancestor {
-                return true;
-            }
-            cur = self.infos[n.index()].parent;
-        }
-        false
-    }
-
     fn namespace_of(&self, id: NodeId) -> usize {
         self.decl(id).namespace
     }
@@ -488,8 +488,16 @@ impl Builder<'_> {
         let msg = format!(
             "the variable or the family `{}` located in the `{}` namespace shall not be used in the `{}` namespace",
             self.path(to),
-            self.namespaces.get(b).cloned().flatten().unwrap_or_default(),
-            self.namespaces.get(a).cloned().flatten().unwrap_or_default(),
+            self.namespaces
+                .get(b)
+                .cloned()
+                .flatten()
+                .unwrap_or_default(),
+            self.namespaces
+                .get(a)
+                .cloned()
+                .flatten()
+                .unwrap_or_default(),
         );
         self.error_attr(attr, msg);
         false
@@ -497,11 +505,20 @@ impl Builder<'_> {
 
     /// How many dynamic families a reference aggregates over (`{{ identifier }}`
     /// written in the path beyond what caller and target share).
-    fn aggregated_levels(&self, caller: NodeId, target: NodeId, selectors: &[Selector], written_full: &str) -> usize {
+    fn aggregated_levels(
+        &self,
+        caller: NodeId,
+        target: NodeId,
+        selectors: &[Selector],
+        written_full: &str,
+    ) -> usize {
         let _ = target;
         let common = common_prefix_segments(self.path(caller), written_full);
         let beyond: Vec<&str> = written_full.split('.').skip(common).collect();
-        let count = beyond.iter().filter(|s| s.contains("{{ identifier }}")).count();
+        let count = beyond
+            .iter()
+            .filter(|s| s.contains("{{ identifier }}"))
+            .count();
         let _ = selectors;
         count
     }
@@ -556,7 +573,10 @@ impl Builder<'_> {
             if role == Role::Leader {
                 multi = Some(Multi::Yes);
             } else if let (Some(calc), true) = (&variable_calc, version != "1.0") {
-                multi = Some(self.multi_of_reference(id, &calc.value).unwrap_or(Multi::No));
+                multi = Some(
+                    self.multi_of_reference(id, &calc.value)
+                        .unwrap_or(Multi::No),
+                );
             } else {
                 multi = Some(match default.as_ref().map(|d| &d.value.kind) {
                     Some(YamlKind::Seq(_)) => Multi::Yes,
@@ -587,7 +607,11 @@ impl Builder<'_> {
         }
         let mut multi = multi.unwrap_or(Multi::No);
         if let Role::Follower(_) = role {
-            multi = if multi == Multi::No { Multi::Yes } else { Multi::Sub };
+            multi = if multi == Multi::No {
+                Multi::Yes
+            } else {
+                Multi::Sub
+            };
         }
         self.drafts[i].ty = Some(ty.unwrap_or_else(|| "string".to_owned()));
         self.drafts[i].resolved_multi = Some(multi);
@@ -606,11 +630,17 @@ impl Builder<'_> {
             return Some(Multi::No);
         }
         self.infer(target);
-        let target_draft_multi = self.drafts[target.index()].resolved_multi.unwrap_or(Multi::No);
+        let target_draft_multi = self.drafts[target.index()]
+            .resolved_multi
+            .unwrap_or(Multi::No);
         // the target's own multi, before the follower adjustment
         let mut m = match self.infos[target.index()].role {
             Role::Follower(_) => {
-                if target_draft_multi == Multi::Sub { Multi::Yes } else { Multi::No }
+                if target_draft_multi == Multi::Sub {
+                    Multi::Yes
+                } else {
+                    Multi::No
+                }
             }
             _ => target_draft_multi,
         };
@@ -618,15 +648,27 @@ impl Builder<'_> {
         match self.infos[target.index()].role {
             Role::Leader if same_parent => m = Multi::No,
             Role::Follower(_) if !same_parent => {
-                m = if m == Multi::Yes { Multi::Sub } else { Multi::Yes };
+                m = if m == Multi::Yes {
+                    Multi::Sub
+                } else {
+                    Multi::Yes
+                };
             }
             _ => {}
         }
         let identifier_calc = calc.get("identifier").is_some_and(is_calc);
         if !self.dynamic_ancestors(target).is_empty() {
-            let count = if identifier_calc { 0 } else { self.aggregated_levels(caller, target, &selectors, &full) };
+            let count = if identifier_calc {
+                0
+            } else {
+                self.aggregated_levels(caller, target, &selectors, &full)
+            };
             if count == 1 {
-                m = if m == Multi::No { Multi::Yes } else { Multi::Sub };
+                m = if m == Multi::No {
+                    Multi::Yes
+                } else {
+                    Multi::Sub
+                };
             } else if count > 1 {
                 m = Multi::Sub;
             }
@@ -642,7 +684,11 @@ impl Builder<'_> {
             YamlKind::Str(s) => Some(s.clone()),
             YamlKind::Null => None,
             _ => {
-                let msg = format!("`{name}` of `{}` must be a string, not {}", self.path(id), a.value.kind_name());
+                let msg = format!(
+                    "`{name}` of `{}` must be a string, not {}",
+                    self.path(id),
+                    a.value.kind_name()
+                );
                 self.error_attr(&a, msg);
                 None
             }
@@ -655,7 +701,11 @@ impl Builder<'_> {
             YamlKind::Bool(b) => Some(*b),
             YamlKind::Null => None,
             _ => {
-                let msg = format!("`{name}` of `{}` must be a boolean, not {}", self.path(id), a.value.kind_name());
+                let msg = format!(
+                    "`{name}` of `{}` must be a boolean, not {}",
+                    self.path(id),
+                    a.value.kind_name()
+                );
                 self.error_attr(&a, msg);
                 None
             }
@@ -667,7 +717,10 @@ impl Builder<'_> {
             return Vec::new();
         };
         match &a.value.kind {
-            YamlKind::Seq(items) => items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+            YamlKind::Seq(items) => items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
             YamlKind::Null => Vec::new(),
             _ => {
                 let msg = format!("`{name}` of `{}` must be a list", self.path(id));
@@ -715,29 +768,31 @@ impl Builder<'_> {
         self.check_tags(id, &tags);
         let hidden = self.prop(id, "hidden");
         let disabled = self.prop(id, "disabled");
-        let kind = if info.is_family {
-            let kind = if decl.namespace_root {
-                FamilyKind::Namespace
-            } else if info.leadership {
-                if decl.user_type.as_deref() == Some("leadership") {
-                    self.warn_at(decl.file, decl.mark, format!(
+        let kind =
+            if info.is_family {
+                let kind =
+                    if decl.namespace_root {
+                        FamilyKind::Namespace
+                    } else if info.leadership {
+                        if decl.user_type.as_deref() == Some("leadership") {
+                            self.warn_at(decl.file, decl.mark, format!(
                         "`type: leadership` of `{}` is deprecated, use `type: sequence`",
                         decl.path
                     ));
-                }
-                FamilyKind::Leadership
-            } else if info.dynamic {
-                FamilyKind::Dynamic(self.dynamic(id))
+                        }
+                        FamilyKind::Leadership
+                    } else if info.dynamic {
+                        FamilyKind::Dynamic(Box::new(self.dynamic(id)))
+                    } else {
+                        FamilyKind::Plain
+                    };
+                NodeKind::Family(Family {
+                    kind,
+                    children: info.children.clone(),
+                })
             } else {
-                FamilyKind::Plain
+                NodeKind::Variable(Box::new(self.variable(id)))
             };
-            NodeKind::Family(Family {
-                kind,
-                children: info.children.clone(),
-            })
-        } else {
-            NodeKind::Variable(self.variable(id))
-        };
         let mut hidden = hidden;
         if info.role == Role::Leader && !hidden.is_fixed(false) {
             // hidden on the leader is moved to the sequence (done in resolution by
@@ -762,21 +817,43 @@ impl Builder<'_> {
 
     fn check_tags(&mut self, id: NodeId, tags: &[String]) {
         for tag in tags {
-            let valid = !tag.is_empty() && tag.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            let valid = !tag.is_empty()
+                && tag
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
             let reserved = matches!(
                 tag.as_str(),
-                "basic" | "standard" | "advanced" | "hidden" | "disabled" | "frozen" | "mandatory"
-                    | "empty" | "unique" | "notunique" | "notempty" | "force_store_value"
-                    | "force_default_on_freeze" | "cache" | "validator" | "warnings" | "permissive"
-                    | "everything_frozen" | "demoting_error_warning" | "force_metaconfig_on_freeze"
-                    | "novalidator" | "nowarnings"
+                "basic"
+                    | "standard"
+                    | "advanced"
+                    | "hidden"
+                    | "disabled"
+                    | "frozen"
+                    | "mandatory"
+                    | "empty"
+                    | "unique"
+                    | "notunique"
+                    | "notempty"
+                    | "force_store_value"
+                    | "force_default_on_freeze"
+                    | "cache"
+                    | "validator"
+                    | "warnings"
+                    | "permissive"
+                    | "everything_frozen"
+                    | "demoting_error_warning"
+                    | "force_metaconfig_on_freeze"
+                    | "novalidator"
+                    | "nowarnings"
             );
             if !valid || reserved {
                 let a = self.attr(id, "tags");
                 let msg = if valid {
                     format!("invalid tag name `{tag}`: it is the name of a mode or a property")
                 } else {
-                    format!("invalid tag name `{tag}`: only lowercase ASCII letters, digits and `_` are allowed")
+                    format!(
+                        "invalid tag name `{tag}`: only lowercase ASCII letters, digits and `_` are allowed"
+                    )
                 };
                 match a {
                     Some(a) => self.error_attr(&a, msg),
@@ -788,7 +865,13 @@ impl Builder<'_> {
 
     fn dynamic(&mut self, id: NodeId) -> Dynamic {
         let Some(a) = self.attr(id, "dynamic") else {
-            self.error_node(id, format!("the dynamic family `{}` has no `dynamic` attribute", self.path(id)));
+            self.error_node(
+                id,
+                format!(
+                    "the dynamic family `{}` has no `dynamic` attribute",
+                    self.path(id)
+                ),
+            );
             return Dynamic::List(Vec::new());
         };
         match &a.value.kind {
@@ -811,10 +894,12 @@ impl Builder<'_> {
                 }
                 Dynamic::List(out)
             }
-            YamlKind::Map(_) if is_calc(&a.value) => match self.calc(id, "dynamic", &a.value, a.file, false) {
-                Some(c) => Dynamic::Calc(c),
-                None => Dynamic::List(Vec::new()),
-            },
+            YamlKind::Map(_) if is_calc(&a.value) => {
+                match self.calc(id, "dynamic", &a.value, a.file, false) {
+                    Some(c) => Dynamic::Calc(c),
+                    None => Dynamic::List(Vec::new()),
+                }
+            }
             _ => {
                 self.error_attr(&a, format!("invalid `dynamic` for `{}`", self.path(id)));
                 Dynamic::List(Vec::new())
@@ -830,15 +915,20 @@ impl Builder<'_> {
         match &a.value.kind {
             YamlKind::Bool(b) => Prop::Fixed(*b),
             YamlKind::Null => Prop::Fixed(false),
-            YamlKind::Map(_) if is_calc(&a.value) => match self.calc(id, name, &a.value, a.file, false) {
-                Some(c) => Prop::Calc(Box::new(c)),
-                None => Prop::Fixed(false),
-            },
+            YamlKind::Map(_) if is_calc(&a.value) => {
+                match self.calc(id, name, &a.value, a.file, false) {
+                    Some(c) => Prop::Calc(Box::new(c)),
+                    None => Prop::Fixed(false),
+                }
+            }
             _ => {
-                self.error_attr(&a, format!(
-                    "`{name}` of `{}` must be a boolean or a calculation",
-                    self.path(id)
-                ));
+                self.error_attr(
+                    &a,
+                    format!(
+                        "`{name}` of `{}` must be a boolean or a calculation",
+                        self.path(id)
+                    ),
+                );
                 Prop::Fixed(false)
             }
         }
@@ -882,7 +972,11 @@ impl Builder<'_> {
                         }
                         match yaml_value(&e.value) {
                             Some(v) => user_params.push((k.to_owned(), v)),
-                            None => self.error_at(a.file, e.value.mark, format!("params `{k}` of `{path}` must be a value")),
+                            None => self.error_at(
+                                a.file,
+                                e.value.mark,
+                                format!("params `{k}` of `{path}` must be a value"),
+                            ),
                         }
                     }
                 }
@@ -903,7 +997,10 @@ impl Builder<'_> {
         }
         let mut multi_length_validators = Vec::new();
         user_params.retain(|(k, v)| {
-            if matches!(k.as_str(), "multi_length" | "multi_min_length" | "multi_max_length") {
+            if matches!(
+                k.as_str(),
+                "multi_length" | "multi_min_length" | "multi_max_length"
+            ) {
                 multi_length_validators.push((k.clone(), v.clone()));
                 false
             } else {
@@ -914,22 +1011,41 @@ impl Builder<'_> {
 
         // choices / regexp (copied from the source of a variable calculation when absent)
         let choices_attr = self.attr(id, "choices").or_else(|| {
-            (ty == VarType::Choice).then(|| draft.copied_from.and_then(|s| self.attr(s, "choices"))).flatten()
+            (ty == VarType::Choice)
+                .then(|| draft.copied_from.and_then(|s| self.attr(s, "choices")))
+                .flatten()
         });
-        let choices_owner = if self.attr(id, "choices").is_some() { id } else { draft.copied_from.unwrap_or(id) };
+        let choices_owner = if self.attr(id, "choices").is_some() {
+            id
+        } else {
+            draft.copied_from.unwrap_or(id)
+        };
         let mut choices = None;
         if let Some(a) = &choices_attr {
             choices = self.choices(choices_owner, a);
         }
         if ty == VarType::Choice && choices.is_none() {
-            self.error_node(id, format!("the variable `{path}` is a `choice` variable but has no choices"));
+            self.error_node(
+                id,
+                format!("the variable `{path}` is a `choice` variable but has no choices"),
+            );
         }
         let regexp_src = self.str_attr(id, "regexp").or_else(|| {
-            (ty == VarType::Regexp).then(|| draft.copied_from.and_then(|s| self.attr(s, "regexp")).and_then(|a| a.value.as_str().map(str::to_owned))).flatten()
+            (ty == VarType::Regexp)
+                .then(|| {
+                    draft
+                        .copied_from
+                        .and_then(|s| self.attr(s, "regexp"))
+                        .and_then(|a| a.value.as_str().map(str::to_owned))
+                })
+                .flatten()
         });
         let regexp = match regexp_src {
             Some(src) => match fancy_regex::Regex::new(&src) {
-                Ok(r) => Some(Regexp { source: src, regex: Arc::new(r) }),
+                Ok(r) => Some(Regexp {
+                    source: src,
+                    regex: Arc::new(r),
+                }),
                 Err(e) => {
                     let a = self.attr(id, "regexp");
                     let msg = format!("invalid regexp `{src}` for `{path}`: {e}");
@@ -942,7 +1058,10 @@ impl Builder<'_> {
             },
             None => {
                 if ty == VarType::Regexp {
-                    self.error_node(id, format!("the variable `{path}` is a `regexp` variable but has no regexp"));
+                    self.error_node(
+                        id,
+                        format!("the variable `{path}` is a `regexp` variable but has no regexp"),
+                    );
                 }
                 None
             }
@@ -950,7 +1069,16 @@ impl Builder<'_> {
 
         // default
         let default_attr = self.default_attr(id);
-        let default_span = default_attr.as_ref().map(|a| self.span_of(a.file, if a.value.mark.line == 0 { a.key_mark } else { a.value.mark }));
+        let default_span = default_attr.as_ref().map(|a| {
+            self.span_of(
+                a.file,
+                if a.value.mark.line == 0 {
+                    a.key_mark
+                } else {
+                    a.value.mark
+                },
+            )
+        });
         let mut default = Default::None;
         let mut default_multi = None;
         if let Some(a) = &default_attr {
@@ -962,7 +1090,10 @@ impl Builder<'_> {
                     }
                 }
                 YamlKind::Map(_) => {
-                    self.error_attr(a, format!("the default value of `{path}` is a mapping but not a calculation"));
+                    self.error_attr(
+                        a,
+                        format!("the default value of `{path}` is a mapping but not a calculation"),
+                    );
                 }
                 YamlKind::Seq(items) => {
                     if !own_multi {
@@ -979,12 +1110,15 @@ impl Builder<'_> {
                                     list.push(Item::Calc(c));
                                 }
                             } else if let Some(v) = yaml_value(item) {
-                                list.push(Item::Value(self.port_value(ty, v)));
+                                list.push(Item::Value(Self::port_value(ty, v)));
                             }
                         }
                         default = Default::Items(list);
                     } else if let Some(Value::List(values)) = yaml_value(&a.value) {
-                        let values: Vec<Value> = values.into_iter().map(|v| self.port_value(ty, v)).collect();
+                        let values: Vec<Value> = values
+                            .into_iter()
+                            .map(|v| Self::port_value(ty, v))
+                            .collect();
                         if !values.is_empty() {
                             if is_follower {
                                 // submulti follower: the list is the value of every index
@@ -998,9 +1132,14 @@ impl Builder<'_> {
                 }
                 _ => {
                     if own_multi {
-                        self.error_attr(a, format!("the variable `{path}` is multi but has a non list default value"));
+                        self.error_attr(
+                            a,
+                            format!(
+                                "the variable `{path}` is multi but has a non list default value"
+                            ),
+                        );
                     } else if let Some(v) = yaml_value(&a.value) {
-                        let v = self.port_value(ty, v);
+                        let v = Self::port_value(ty, v);
                         if is_follower {
                             default_multi = Some(v);
                         } else {
@@ -1010,7 +1149,11 @@ impl Builder<'_> {
                 }
             }
         }
-        if ty == VarType::Boolean && !multi && matches!(default, Default::None) && default_multi.is_none() {
+        if ty == VarType::Boolean
+            && !multi
+            && matches!(default, Default::None)
+            && default_multi.is_none()
+        {
             default = Default::Value(Value::Bool(true));
         }
 
@@ -1019,7 +1162,8 @@ impl Builder<'_> {
             Some(_) => self.prop(id, "mandatory"),
             None => {
                 let null_choice = matches!(&choices, Some(Choices::List(items)) if items.iter().any(|it| matches!(it, Item::Value(Value::Null))));
-                if null_choice && default_attr.is_some() {
+                let has_default = default_attr.as_ref().is_some_and(|a| !a.value.is_null());
+                if null_choice && has_default {
                     Prop::Fixed(false)
                 } else {
                     Prop::Fixed(true)
@@ -1042,7 +1186,10 @@ impl Builder<'_> {
         if self.attr(id, "secret_manager").is_some() {
             let a = self.attr(id, "secret_manager");
             if let Some(a) = a {
-                self.error_attr(&a, format!("`secret_manager` of `{path}` is not supported by brise"));
+                self.error_attr(
+                    &a,
+                    format!("`secret_manager` of `{path}` is not supported by brise"),
+                );
             }
         }
 
@@ -1057,12 +1204,19 @@ impl Builder<'_> {
                                 validators.push(c);
                             }
                         } else {
-                            self.error_at(a.file, item.mark, format!("a validator of `{path}` must be a calculation"));
+                            self.error_at(
+                                a.file,
+                                item.mark,
+                                format!("a validator of `{path}` must be a calculation"),
+                            );
                         }
                     }
                 }
                 YamlKind::Null => {}
-                _ => self.error_attr(&a, format!("`validators` of `{path}` must be a list of calculations")),
+                _ => self.error_attr(
+                    &a,
+                    format!("`validators` of `{path}` must be a list of calculations"),
+                ),
             }
         }
         for (key, value) in multi_length_validators {
@@ -1071,19 +1225,47 @@ impl Builder<'_> {
             }
             let n = value.display();
             let (cond, message, description) = match key.as_str() {
-                "multi_length" => (format!("var | length != {n}"), format!("{n} values needed, but there are {{{{ var | length }}}}"), format!("needs exactly {n} values")),
-                "multi_max_length" => (format!("var | length > {n}"), format!("a maximum of {n} values are needed, but there are {{{{ var | length }}}}"), format!("needs a maximum of {n} values")),
-                _ => (format!("var | length < {n}"), format!("a minimum of {n} values are needed, but there are {{{{ var | length }}}}"), format!("needs a minimum of {n} values")),
+                "multi_length" => (
+                    format!("var | length != {n}"),
+                    format!("{n} values needed, but there are {{{{ var | length }}}}"),
+                    format!("needs exactly {n} values"),
+                ),
+                "multi_max_length" => (
+                    format!("var | length > {n}"),
+                    format!(
+                        "a maximum of {n} values are needed, but there are {{{{ var | length }}}}"
+                    ),
+                    format!("needs a maximum of {n} values"),
+                ),
+                _ => (
+                    format!("var | length < {n}"),
+                    format!(
+                        "a minimum of {n} values are needed, but there are {{{{ var | length }}}}"
+                    ),
+                    format!("needs a minimum of {n} values"),
+                ),
             };
             let source = format!("{{% if {cond} %}}{message}{{% endif %}}");
-            let (file, mark) = params_attr.as_ref().map_or((self.decl(id).file, self.decl(id).mark), |a| (a.file, a.key_mark));
+            let (file, mark) = params_attr
+                .as_ref()
+                .map_or((self.decl(id).file, self.decl(id).mark), |a| {
+                    (a.file, a.key_mark)
+                });
             if let Some(expr) = self.compile(&source, file, mark) {
-                let me = Target { node: id, selectors: self.dynamic_ancestors(id).into_iter().map(|_| Selector::Current).collect() };
+                let me = Target {
+                    node: id,
+                    selectors: self
+                        .dynamic_ancestors(id)
+                        .into_iter()
+                        .map(|_| Selector::Current)
+                        .collect(),
+                };
                 validators.push(Calc {
                     span: self.span_of(file, mark),
                     kind: CalcKind::Jinja(Jinja {
                         expr,
                         return_type: ReturnType::String,
+                        convert: VarType::String,
                         vars: Vec::new(),
                         families: Vec::new(),
                         params: vec![(
@@ -1095,6 +1277,7 @@ impl Builder<'_> {
                                 optional: false,
                                 written: path.clone(),
                                 whole: true,
+                                identifier: None,
                             }),
                         )],
                     }),
@@ -1108,7 +1291,9 @@ impl Builder<'_> {
         let examples = self.value_list(id, "examples");
         let test = self.value_list(id, "test");
 
+        let warnings = self.bool_attr(id, "warnings").unwrap_or(false);
         let var = Variable {
+            warnings,
             ty,
             type_name: type_name.clone(),
             params,
@@ -1133,7 +1318,7 @@ impl Builder<'_> {
         var
     }
 
-    fn port_value(&self, ty: VarType, v: Value) -> Value {
+    fn port_value(ty: VarType, v: Value) -> Value {
         match (ty, v) {
             (VarType::Port, Value::Int(i)) => Value::Str(i.to_string()),
             (_, v) => v,
@@ -1155,10 +1340,18 @@ impl Builder<'_> {
                 }
                 Some(Choices::List(out))
             }
-            YamlKind::Map(_) if is_calc(&a.value) => self.calc(id, "choices", &a.value, a.file, false).map(Choices::Calc),
+            YamlKind::Map(_) if is_calc(&a.value) => self
+                .calc(id, "choices", &a.value, a.file, false)
+                .map(Choices::Calc),
             YamlKind::Null => None,
             _ => {
-                self.error_attr(a, format!("`choices` of `{}` must be a list or a calculation", self.path(id)));
+                self.error_attr(
+                    a,
+                    format!(
+                        "`choices` of `{}` must be a list or a calculation",
+                        self.path(id)
+                    ),
+                );
                 None
             }
         }
@@ -1179,12 +1372,29 @@ impl Builder<'_> {
             if v.is_null() {
                 continue;
             }
+            if let (Check::Invalid(reason), true) =
+                (types::check(var.ty, &var.params, &v), var.warnings)
+            {
+                self.warn_at(
+                    attr.file,
+                    attr.value.mark,
+                    format!(
+                        "the default value `{}` of `{path}` is not a valid `{}`: {reason}",
+                        v.display(),
+                        var.type_name
+                    ),
+                );
+                continue;
+            }
             if let Check::Invalid(reason) = types::check(var.ty, &var.params, &v) {
-                self.error_attr(attr, format!(
-                    "the default value `{}` of `{path}` is not a valid `{}`: {reason}",
-                    v.display(),
-                    var.type_name
-                ));
+                self.error_attr(
+                    attr,
+                    format!(
+                        "the default value `{}` of `{path}` is not a valid `{}`: {reason}",
+                        v.display(),
+                        var.type_name
+                    ),
+                );
                 continue;
             }
             if let Some(Choices::List(items)) = &var.choices {
@@ -1206,10 +1416,13 @@ impl Builder<'_> {
             }
             if let (Some(re), Value::Str(s)) = (&var.regexp, &v) {
                 if !re.regex.is_match(s).unwrap_or(false) {
-                    self.error_attr(attr, format!(
-                        "the default value `{s}` of `{path}` does not match the regexp `{}`",
-                        re.source
-                    ));
+                    self.error_attr(
+                        attr,
+                        format!(
+                            "the default value `{s}` of `{path}` does not match the regexp `{}`",
+                            re.source
+                        ),
+                    );
                 }
             }
         }
@@ -1219,23 +1432,55 @@ impl Builder<'_> {
 
     /// Parse a calculation written for attribute `attr` of node `id`.
     #[allow(clippy::too_many_lines)]
-    fn calc(&mut self, id: NodeId, attr_name: &str, v: &Yaml, file: usize, inside_list: bool) -> Option<Calc> {
+    fn calc(
+        &mut self,
+        id: NodeId,
+        attr_name: &str,
+        v: &Yaml,
+        file: usize,
+        inside_list: bool,
+    ) -> Option<Calc> {
         let path = self.path(id).to_owned();
         let span = self.span_of(file, v.mark);
         let Some(typ) = calc_type(v) else {
-            self.error_at(file, v.mark, format!("the calculation of `{attr_name}` in `{path}` has no type"));
+            self.error_at(
+                file,
+                v.mark,
+                format!("the calculation of `{attr_name}` in `{path}` has no type"),
+            );
             return None;
         };
-        let is_property = matches!(attr_name, "hidden" | "disabled" | "frozen" | "mandatory" | "empty");
-        let description = v.get("description").and_then(Yaml::as_str).map(str::to_owned);
-        let warnings = matches!(v.get("warnings").map(|w| &w.kind), Some(YamlKind::Bool(true)));
+        let is_property = matches!(
+            attr_name,
+            "hidden" | "disabled" | "frozen" | "mandatory" | "empty"
+        );
+        let mut description = v
+            .get("description")
+            .and_then(Yaml::as_str)
+            .map(str::to_owned);
+        let warnings = matches!(
+            v.get("warnings").map(|w| &w.kind),
+            Some(YamlKind::Bool(true))
+        );
         let when = match (v.get("when"), v.get("when_not")) {
             (Some(_), Some(_)) => {
-                self.error_at(file, v.mark, format!("`when` and `when_not` cannot be set together in `{attr_name}` of `{path}`"));
+                self.error_at(
+                    file,
+                    v.mark,
+                    format!(
+                        "`when` and `when_not` cannot be set together in `{attr_name}` of `{path}`"
+                    ),
+                );
                 return None;
             }
-            (Some(w), None) => yaml_value(w).map(|value| Condition { value, inverse: false }),
-            (None, Some(w)) => yaml_value(w).map(|value| Condition { value, inverse: true }),
+            (Some(w), None) => yaml_value(w).map(|value| Condition {
+                value,
+                inverse: false,
+            }),
+            (None, Some(w)) => yaml_value(w).map(|value| Condition {
+                value,
+                inverse: true,
+            }),
             (None, None) => None,
         };
         let kind = match typ.as_str() {
@@ -1244,26 +1489,66 @@ impl Builder<'_> {
                     self.error_at(file, v.mark, format!("the jinja calculation of `{attr_name}` in `{path}` needs a `jinja` text"));
                     return None;
                 };
-                let return_type = match v.get("return_type").map(|r| &r.kind) {
-                    None | Some(YamlKind::Null) => ReturnType::String,
-                    Some(YamlKind::Str(s)) if attr_name != "default" && s == "boolean" => ReturnType::Boolean,
-                    Some(YamlKind::Str(s)) if attr_name != "default" && s == "string" => ReturnType::String,
-                    Some(_) if attr_name == "default" => {
+                let mut convert = VarType::String;
+                let return_type = match (attr_name, v.get("return_type").map(|r| &r.kind)) {
+                    (_, None | Some(YamlKind::Null)) => ReturnType::String,
+                    ("default", Some(_)) => {
                         self.error_at(file, v.mark, format!("`return_type` is not allowed in the `default` calculation of `{path}`"));
                         return None;
                     }
-                    Some(other) => {
-                        let _ = other;
-                        self.error_at(file, v.mark, format!("`return_type` of `{attr_name}` in `{path}` must be `string` or `boolean`"));
+                    ("choices" | "dynamic", Some(YamlKind::Str(t))) => {
+                        let name = if t == "number" { "integer" } else { t.as_str() };
+                        match VarType::from_name(name) {
+                            Some((ty, _)) => convert = ty,
+                            None => {
+                                self.error_at(
+                                    file,
+                                    v.mark,
+                                    format!(
+                                        "unknown `return_type` `{t}` in `{attr_name}` of `{path}`"
+                                    ),
+                                );
+                                return None;
+                            }
+                        }
+                        ReturnType::String
+                    }
+                    (_, Some(YamlKind::Str(t))) if t == "boolean" => ReturnType::Boolean,
+                    (_, Some(YamlKind::Str(t))) if t == "string" => ReturnType::String,
+                    (_, Some(_)) => {
+                        self.error_at(file, v.mark, format!(
+                            "variable `{path}` has a calculating `{attr_name}` with an invalid return_type, should be boolean or string"
+                        ));
                         return None;
                     }
                 };
+                if attr_name == "default" {
+                    convert = self
+                        .drafts
+                        .get(id.index())
+                        .and_then(|d| d.ty.as_deref())
+                        .and_then(VarType::from_name)
+                        .map_or(VarType::String, |(t, _)| t);
+                }
+                if attr_name == "validators"
+                    && return_type == ReturnType::Boolean
+                    && description.is_none()
+                {
+                    self.warn_at(file, v.mark, format!(
+                        "the variable `{path}` has a return_type `boolean` for attribute `validators` but no description"
+                    ));
+                    description = Some("value is invalid".to_owned());
+                }
                 let jinja_mark = v.get("jinja").map_or(v.mark, |j| j.mark);
                 let translated = match expr::translate(source) {
                     Ok(t) => t,
                     Err(e) => {
                         let mark = offset_mark(self.files.text(file), jinja_mark, source, e.offset);
-                        self.error_at(file, mark, format!("cannot use this jinja expression with tera: {}", e.message));
+                        self.error_at(
+                            file,
+                            mark,
+                            format!("cannot use this jinja expression with tera: {}", e.message),
+                        );
                         return None;
                     }
                 };
@@ -1271,71 +1556,152 @@ impl Builder<'_> {
                 let name = format!("e{}", self.exprs.len());
                 self.templates.push((name.clone(), translated.text.clone()));
                 self.expr_sites.push((file, jinja_mark));
-                self.exprs.push(Expr { name, source: source.to_owned(), chains: translated.chains.clone() });
+                self.exprs.push(Expr {
+                    name,
+                    source: source.to_owned(),
+                    chains: translated.chains.clone(),
+                });
                 let params = self.params(id, attr_name, v, file);
                 let mut vars = Vec::new();
                 let mut families = Vec::new();
                 let param_names: HashSet<String> = params.iter().map(|(k, _)| k.clone()).collect();
+                // Like Rougail: dotted names that are variables become values;
+                // a name that is not a variable exposes its closest family as
+                // an empty mapping, unless a variable name starts with it.
+                let mut unknown = Vec::new();
                 for chain in &translated.chains {
                     if chain.len() == 1 && param_names.contains(&chain[0]) {
                         continue;
                     }
                     let written = chain.join(".");
                     match self.resolve(&written, id) {
-                        Some((target, selectors, _)) => {
-                            if let Some(a) = self.attr_for_namespace_check(file, v) {
+                        Some((target, selectors, _)) if !self.infos[target.index()].is_family => {
+                            if let Some(a) = Self::attr_for_namespace_check(file, v) {
                                 if !self.check_namespace(id, target, &a) {
                                     continue;
                                 }
                             }
-                            if self.infos[target.index()].is_family {
-                                families.push(chain.clone());
-                            } else {
-                                vars.push((chain.clone(), VarRef {
-                                    target: Some(Target { node: target, selectors }),
+                            vars.push((
+                                chain.clone(),
+                                VarRef {
+                                    target: Some(Target {
+                                        node: target,
+                                        selectors,
+                                    }),
                                     propertyerror: PropertyError::Ignore,
                                     default: None,
                                     optional: true,
                                     written,
                                     whole: false,
-                                }));
-                            }
+                                    identifier: None,
+                                },
+                            ));
                         }
-                        None => {
-                            // like Rougail, a family prefix of an unknown chain is still exposed
-                            for cut in (1..chain.len()).rev() {
-                                if let Some((t, _, _)) = self.resolve(&chain[..cut].join("."), id) {
-                                    if self.infos[t.index()].is_family {
-                                        families.push(chain[..cut].to_vec());
-                                    }
-                                    break;
-                                }
+                        _ => unknown.push(chain.clone()),
+                    }
+                }
+                for chain in unknown {
+                    let is_prefix = vars
+                        .iter()
+                        .any(|(v, _)| v.len() > chain.len() && v[..chain.len()] == chain[..]);
+                    if is_prefix {
+                        continue;
+                    }
+                    for cut in (1..chain.len()).rev() {
+                        if let Some((t, _, _)) = self.resolve(&chain[..cut].join("."), id) {
+                            if self.infos[t.index()].is_family
+                                && !families.contains(&chain[..cut].to_vec())
+                            {
+                                families.push(chain[..cut].to_vec());
                             }
+                            break;
                         }
                     }
                 }
-                CalcKind::Jinja(Jinja { expr: expr_id, return_type, vars, families, params })
+                CalcKind::Jinja(Jinja {
+                    expr: expr_id,
+                    return_type,
+                    convert,
+                    vars,
+                    families,
+                    params,
+                })
             }
             "variable" => {
                 let Some(written) = v.get("variable").and_then(Yaml::as_str) else {
                     self.error_at(file, v.mark, format!("the variable calculation of `{attr_name}` in `{path}` needs a `variable` path"));
                     return None;
                 };
-                let optional = matches!(v.get("optional").map(|o| &o.kind), Some(YamlKind::Bool(true)));
+                let optional = matches!(
+                    v.get("optional").map(|o| &o.kind),
+                    Some(YamlKind::Bool(true))
+                );
                 let propertyerror = match v.get("propertyerror").map(|p| &p.kind) {
                     None | Some(YamlKind::Bool(true)) => PropertyError::Raise,
                     Some(YamlKind::Bool(false)) => PropertyError::Ignore,
-                    Some(YamlKind::Str(s)) if s == "transitive" && is_property => PropertyError::Transitive,
+                    Some(YamlKind::Str(s)) if s == "transitive" && is_property => {
+                        PropertyError::Transitive
+                    }
                     Some(_) => {
-                        self.error_at(file, v.mark, format!("invalid `propertyerror` in `{attr_name}` of `{path}`"));
+                        self.error_at(
+                            file,
+                            v.mark,
+                            format!("invalid `propertyerror` in `{attr_name}` of `{path}`"),
+                        );
                         PropertyError::Raise
                     }
                 };
                 let default = v.get("default").and_then(yaml_value);
-                let target = self.variable_target(id, attr_name, written, optional, file, v, inside_list, is_property, when.is_some());
-                let target = match target {
-                    Ok(t) => t,
-                    Err(()) => return None,
+                if let (true, Some(d)) = (optional, &default) {
+                    let expects_list = match attr_name {
+                        "default" => {
+                            !inside_list
+                                && self.drafts.get(id.index()).is_some_and(|dr| {
+                                    match self.infos[id.index()].role {
+                                        Role::Follower(_) => dr.resolved_multi == Some(Multi::Sub),
+                                        _ => dr.resolved_multi.is_some_and(|m| m != Multi::No),
+                                    }
+                                })
+                        }
+                        "choices" | "dynamic" => true,
+                        _ => false,
+                    };
+                    if expects_list != matches!(d, Value::List(_)) {
+                        let msg = if expects_list {
+                            format!(
+                                "the variable `{path}` is waiting for a list as `{attr_name}` but the attribute `default` is not a list (`{}`)",
+                                d.display()
+                            )
+                        } else {
+                            format!(
+                                "the variable `{path}` is not waiting for a list as `{attr_name}` but the attribute `default` is a list (`{}`)",
+                                d.display()
+                            )
+                        };
+                        self.error_at(file, v.mark, msg);
+                        return None;
+                    }
+                }
+                let identifier = match v.get("identifier") {
+                    Some(i) if is_calc(i) => {
+                        self.calc(id, "identifier", i, file, false).map(Box::new)
+                    }
+                    _ => None,
+                };
+                let target = self.variable_target(
+                    id,
+                    attr_name,
+                    written,
+                    optional,
+                    file,
+                    v,
+                    inside_list,
+                    is_property,
+                    when.is_some() || propertyerror == PropertyError::Transitive,
+                    identifier.is_some(),
+                );
+                let Ok(target) = target else {
+                    return None;
                 };
                 CalcKind::Variable(VarRef {
                     target,
@@ -1344,10 +1710,13 @@ impl Builder<'_> {
                     optional,
                     written: written.to_owned(),
                     whole: false,
+                    identifier,
                 })
             }
             "identifier" | "suffix" => {
-                if self.dynamic_ancestors(id).is_empty() && !(self.infos[id.index()].dynamic && attr_name != "dynamic") {
+                if self.dynamic_ancestors(id).is_empty()
+                    && !(self.infos[id.index()].dynamic && attr_name != "dynamic")
+                {
                     self.error_at(file, v.mark, format!(
                         "identifier calculation for `{attr_name}` in `{path}` cannot be set, the variable is not in a dynamic family"
                     ));
@@ -1385,24 +1754,45 @@ impl Builder<'_> {
                     },
                     None => None,
                 };
-                CalcKind::Information { name: name.to_owned(), variable }
+                CalcKind::Information {
+                    name: name.to_owned(),
+                    variable,
+                }
             }
             "namespace" => CalcKind::Namespace(self.namespace_description(id)),
             other => {
-                self.error_at(file, v.mark, format!("unknown calculation type `{other}` in `{attr_name}` of `{path}`"));
+                self.error_at(
+                    file,
+                    v.mark,
+                    format!("unknown calculation type `{other}` in `{attr_name}` of `{path}`"),
+                );
                 return None;
             }
         };
-        Some(Calc { span, kind, description, warnings, when })
+        Some(Calc {
+            span,
+            kind,
+            description,
+            warnings,
+            when,
+        })
     }
 
-    fn attr_for_namespace_check(&self, file: usize, v: &Yaml) -> Option<Attr> {
-        Some(Attr { value: v.clone(), file, key_mark: v.mark })
+    fn attr_for_namespace_check(file: usize, v: &Yaml) -> Option<Attr> {
+        Some(Attr {
+            value: v.clone(),
+            file,
+            key_mark: v.mark,
+        })
     }
 
     fn namespace_description(&self, id: NodeId) -> String {
         let ns = self.namespace_of(id);
-        self.namespaces.get(ns).cloned().flatten().unwrap_or_default()
+        self.namespaces
+            .get(ns)
+            .cloned()
+            .flatten()
+            .unwrap_or_default()
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1417,6 +1807,7 @@ impl Builder<'_> {
         inside_list: bool,
         is_property: bool,
         has_when: bool,
+        identifier_calc: bool,
     ) -> Result<Option<Target>, ()> {
         let path = self.path(id).to_owned();
         let Some((target, selectors, full)) = self.resolve(written, id) else {
@@ -1428,7 +1819,11 @@ impl Builder<'_> {
             ));
             return Err(());
         };
-        let attr = Attr { value: v.clone(), file, key_mark: v.mark };
+        let attr = Attr {
+            value: v.clone(),
+            file,
+            key_mark: v.mark,
+        };
         if !self.check_namespace(id, target, &attr) {
             return Err(());
         }
@@ -1440,14 +1835,16 @@ impl Builder<'_> {
         }
         // multi compatibility of the source
         self.infer(target);
-        let source_multi = self.reference_multi(id, target, &selectors, &full);
+        let source_multi = self.reference_multi(id, target, &selectors, &full, identifier_calc);
         let caller_multi = if self.infos[id.index()].is_family {
             None
         } else {
-            self.drafts[id.index()].resolved_multi.map(|m| match self.infos[id.index()].role {
-                Role::Follower(_) => m == Multi::Sub,
-                _ => m != Multi::No,
-            })
+            self.drafts[id.index()]
+                .resolved_multi
+                .map(|m| match self.infos[id.index()].role {
+                    Role::Follower(_) => m == Multi::Sub,
+                    _ => m != Multi::No,
+                })
         };
         match attr_name {
             "default" => {
@@ -1513,14 +1910,32 @@ impl Builder<'_> {
                 }
             }
         }
-        Ok(Some(Target { node: target, selectors }))
+        Ok(Some(Target {
+            node: target,
+            selectors,
+        }))
     }
 
     /// Multi-ness of a referenced variable as seen from `caller`.
-    fn reference_multi(&self, caller: NodeId, target: NodeId, selectors: &[Selector], full: &str) -> Multi {
-        let d = self.drafts[target.index()].resolved_multi.unwrap_or(Multi::No);
+    fn reference_multi(
+        &self,
+        caller: NodeId,
+        target: NodeId,
+        selectors: &[Selector],
+        full: &str,
+        identifier_calc: bool,
+    ) -> Multi {
+        let d = self.drafts[target.index()]
+            .resolved_multi
+            .unwrap_or(Multi::No);
         let mut m = match self.infos[target.index()].role {
-            Role::Follower(_) => if d == Multi::Sub { Multi::Yes } else { Multi::No },
+            Role::Follower(_) => {
+                if d == Multi::Sub {
+                    Multi::Yes
+                } else {
+                    Multi::No
+                }
+            }
             _ => d,
         };
         let same_parent = self.infos[target.index()].parent == self.infos[caller.index()].parent
@@ -1528,14 +1943,26 @@ impl Builder<'_> {
         match self.infos[target.index()].role {
             Role::Leader if same_parent => m = Multi::No,
             Role::Follower(_) if !same_parent => {
-                m = if m == Multi::Yes { Multi::Sub } else { Multi::Yes };
+                m = if m == Multi::Yes {
+                    Multi::Sub
+                } else {
+                    Multi::Yes
+                };
             }
             _ => {}
         }
         if !self.dynamic_ancestors(target).is_empty() {
-            let count = self.aggregated_levels(caller, target, selectors, full);
+            let count = if identifier_calc {
+                0
+            } else {
+                self.aggregated_levels(caller, target, selectors, full)
+            };
             if count == 1 {
-                m = if m == Multi::No { Multi::Yes } else { Multi::Sub };
+                m = if m == Multi::No {
+                    Multi::Yes
+                } else {
+                    Multi::Sub
+                };
             } else if count > 1 {
                 m = Multi::Sub;
             }
@@ -1543,7 +1970,13 @@ impl Builder<'_> {
         m
     }
 
-    fn params(&mut self, id: NodeId, attr_name: &str, v: &Yaml, file: usize) -> Vec<(String, Param)> {
+    fn params(
+        &mut self,
+        id: NodeId,
+        attr_name: &str,
+        v: &Yaml,
+        file: usize,
+    ) -> Vec<(String, Param)> {
         let path = self.path(id).to_owned();
         let Some(entries) = v.get("params").and_then(Yaml::as_map) else {
             return Vec::new();
@@ -1553,9 +1986,11 @@ impl Builder<'_> {
             let Some(key) = e.key.as_str() else { continue };
             let value = &e.value;
             let typ = if value.as_map().is_some() {
-                value.get("type").and_then(Yaml::as_str).map(str::to_owned).or_else(|| {
-                    value.as_map().and_then(calculation_type).map(str::to_owned)
-                })
+                value
+                    .get("type")
+                    .and_then(Yaml::as_str)
+                    .map(str::to_owned)
+                    .or_else(|| value.as_map().and_then(calculation_type).map(str::to_owned))
             } else {
                 None
             };
@@ -1563,25 +1998,48 @@ impl Builder<'_> {
                 None => match yaml_value(value) {
                     Some(v) => Param::Value(v),
                     None => {
-                        self.error_at(file, value.mark, format!("invalid param `{key}` in `{attr_name}` of `{path}`"));
+                        self.error_at(
+                            file,
+                            value.mark,
+                            format!("invalid param `{key}` in `{attr_name}` of `{path}`"),
+                        );
                         continue;
                     }
                 },
-                Some("any") => Param::Value(value.get("value").and_then(yaml_value).unwrap_or(Value::Null)),
+                Some("any") => Param::Value(
+                    value
+                        .get("value")
+                        .and_then(yaml_value)
+                        .unwrap_or(Value::Null),
+                ),
                 Some("variable") => {
                     let Some(written) = value.get("variable").and_then(Yaml::as_str) else {
-                        self.error_at(file, value.mark, format!("param `{key}` of `{path}` needs a `variable` path"));
+                        self.error_at(
+                            file,
+                            value.mark,
+                            format!("param `{key}` of `{path}` needs a `variable` path"),
+                        );
                         continue;
                     };
-                    let optional = matches!(value.get("optional").map(|o| &o.kind), Some(YamlKind::Bool(true)));
+                    let optional = matches!(
+                        value.get("optional").map(|o| &o.kind),
+                        Some(YamlKind::Bool(true))
+                    );
                     let propertyerror = match value.get("propertyerror").map(|p| &p.kind) {
                         Some(YamlKind::Bool(false)) => PropertyError::Ignore,
                         _ => PropertyError::Raise,
                     };
-                    let whole = matches!(value.get("whole").map(|o| &o.kind), Some(YamlKind::Bool(true)));
+                    let whole = matches!(
+                        value.get("whole").map(|o| &o.kind),
+                        Some(YamlKind::Bool(true))
+                    );
                     let target = match self.resolve(written, id) {
                         Some((node, selectors, _)) => {
-                            let a = Attr { value: value.clone(), file, key_mark: e.key.mark };
+                            let a = Attr {
+                                value: value.clone(),
+                                file,
+                                key_mark: e.key.mark,
+                            };
                             if !self.check_namespace(id, node, &a) {
                                 continue;
                             }
@@ -1602,7 +2060,18 @@ impl Builder<'_> {
                         optional,
                         written: written.to_owned(),
                         whole,
+                        identifier: None,
                     })
+                }
+                Some("suffix") if self.decl(id).version != "1.0" => {
+                    self.error_at(
+                        file,
+                        value.mark,
+                        format!(
+                            "unknown type `suffix` for param `{key}` of `{path}`, use `identifier`"
+                        ),
+                    );
+                    continue;
                 }
                 Some("identifier" | "suffix") => {
                     if self.dynamic_ancestors(id).is_empty() {
@@ -1617,28 +2086,47 @@ impl Builder<'_> {
                     }))
                 }
                 Some("index") => {
-                    if !matches!(self.infos[id.index()].role, Role::Follower(_)) && attr_name != "validators" {
-                        self.error_at(file, value.mark, format!(
-                            "the variable `{path}` uses an index param but is not a follower"
-                        ));
+                    if !matches!(self.infos[id.index()].role, Role::Follower(_))
+                        && attr_name != "validators"
+                    {
+                        self.error_at(
+                            file,
+                            value.mark,
+                            format!(
+                                "the variable `{path}` uses an index param but is not a follower"
+                            ),
+                        );
                         continue;
                     }
                     Param::Index
                 }
                 Some("information") => {
                     let Some(name) = value.get("information").and_then(Yaml::as_str) else {
-                        self.error_at(file, value.mark, format!("param `{key}` of `{path}` needs an `information` name"));
+                        self.error_at(
+                            file,
+                            value.mark,
+                            format!("param `{key}` of `{path}` needs an `information` name"),
+                        );
                         continue;
                     };
                     let variable = match value.get("variable").and_then(Yaml::as_str) {
-                        Some(w) => self.resolve(w, id).map(|(node, selectors, _)| Target { node, selectors }),
+                        Some(w) => self
+                            .resolve(w, id)
+                            .map(|(node, selectors, _)| Target { node, selectors }),
                         None => None,
                     };
-                    Param::Information { name: name.to_owned(), variable }
+                    Param::Information {
+                        name: name.to_owned(),
+                        variable,
+                    }
                 }
                 Some("namespace") => Param::Namespace(self.namespace_description(id)),
                 Some(other) => {
-                    self.error_at(file, value.mark, format!("unknown type `{other}` for param `{key}` of `{path}`"));
+                    self.error_at(
+                        file,
+                        value.mark,
+                        format!("unknown type `{other}` for param `{key}` of `{path}`"),
+                    );
                     continue;
                 }
             };
@@ -1654,11 +2142,19 @@ impl Builder<'_> {
                 let name = format!("e{}", self.exprs.len());
                 self.templates.push((name.clone(), t.text));
                 self.expr_sites.push((file, mark));
-                self.exprs.push(Expr { name, source: source.to_owned(), chains: t.chains });
+                self.exprs.push(Expr {
+                    name,
+                    source: source.to_owned(),
+                    chains: t.chains,
+                });
                 Some(expr_id)
             }
             Err(e) => {
-                self.error_at(file, mark, format!("cannot use this jinja expression with tera: {}", e.message));
+                self.error_at(
+                    file,
+                    mark,
+                    format!("cannot use this jinja expression with tera: {}", e.message),
+                );
                 None
             }
         }
@@ -1673,7 +2169,14 @@ impl Builder<'_> {
         let mut explicit: Vec<bool> = nodes.iter().map(|n| n.explicit_mode).collect();
         let mut modes: Vec<Mode> = nodes.iter().map(|n| n.mode).collect();
         // families from the root down: an explicit family mode imposes itself
-        fn down(b: &mut Builder<'_>, nodes: &[Node], modes: &mut Vec<Mode>, explicit: &mut Vec<bool>, id: NodeId, inherited: Option<Mode>) {
+        fn down(
+            b: &mut Builder<'_>,
+            nodes: &[Node],
+            modes: &mut Vec<Mode>,
+            explicit: &mut Vec<bool>,
+            id: NodeId,
+            inherited: Option<Mode>,
+        ) {
             let i = id.index();
             let own = if explicit[i] { Some(modes[i]) } else { None };
             let family_mode = own.or(inherited);
@@ -1690,13 +2193,16 @@ impl Builder<'_> {
                     }
                 }
                 NodeKind::Variable(v) => {
-                    let no_default = matches!(v.default, Default::None) && v.default_multi.is_none();
+                    let no_default =
+                        matches!(v.default, Default::None) && v.default_multi.is_none();
                     if !explicit[i] {
                         if v.auto_save {
                             modes[i] = Mode::Basic;
                         } else if v.mandatory.is_fixed(true) && no_default {
                             if let Some(fm) = inherited {
-                                if fm > Mode::Basic && !matches!(v.role, Role::Follower(_) | Role::Leader) {
+                                if fm > Mode::Basic
+                                    && !matches!(v.role, Role::Follower(_) | Role::Leader)
+                                {
                                     let msg = format!(
                                         "the variable `{}` is mandatory so in `basic` mode but its family has the higher mode `{}`",
                                         nodes[i].path,
@@ -1730,8 +2236,14 @@ impl Builder<'_> {
         }
         // leaderships: followers not lower than the leader
         for i in 0..nodes.len() {
-            if let NodeKind::Family(Family { kind: FamilyKind::Leadership, children }) = &nodes[i].kind {
-                let Some(leader) = children.first().copied() else { continue };
+            if let NodeKind::Family(Family {
+                kind: FamilyKind::Leadership,
+                children,
+            }) = &nodes[i].kind
+            {
+                let Some(leader) = children.first().copied() else {
+                    continue;
+                };
                 for f in children.iter().skip(1) {
                     let (lm, fm) = (modes[leader.index()], modes[f.index()]);
                     if lm > fm {
@@ -1753,7 +2265,13 @@ impl Builder<'_> {
             }
         }
         // families from the leaves up: without explicit mode, the lowest of the children
-        fn up(b: &mut Builder<'_>, nodes: &[Node], modes: &mut Vec<Mode>, explicit: &[bool], id: NodeId) -> Mode {
+        fn up(
+            b: &mut Builder<'_>,
+            nodes: &[Node],
+            modes: &mut Vec<Mode>,
+            explicit: &[bool],
+            id: NodeId,
+        ) -> Mode {
             let i = id.index();
             if let NodeKind::Family(f) = &nodes[i].kind {
                 let mut min = Mode::Advanced;
@@ -1819,8 +2337,10 @@ impl Builder<'_> {
                     }
                 }
                 NodeKind::Family(f) => {
-                    if let FamilyKind::Dynamic(Dynamic::Calc(c)) = &f.kind {
-                        collect_calc_deps(c, &mut out);
+                    if let FamilyKind::Dynamic(d) = &f.kind {
+                        if let Dynamic::Calc(c) = &**d {
+                            collect_calc_deps(c, &mut out);
+                        }
                     }
                 }
             }
@@ -1870,19 +2390,25 @@ impl Builder<'_> {
                         let mut key = cycle.clone();
                         key.sort_unstable();
                         if reported.insert(key) {
-                            let mut names: Vec<String> = cycle.iter().map(|x| format!("`{}`", nodes[*x].path)).collect();
+                            let mut names: Vec<String> = cycle
+                                .iter()
+                                .map(|x| format!("`{}`", nodes[*x].path))
+                                .collect();
                             names.push(format!("`{}`", nodes[d].path));
                             let first = node_id(cycle[0]);
                             let span_node = first;
                             let msg = format!("cycle between calculations: {}", names.join(" → "));
                             let v = &nodes[span_node.index()];
                             let span = match &v.kind {
-                                NodeKind::Variable(var) => var.default_span.clone().unwrap_or_else(|| v.span.clone()),
+                                NodeKind::Variable(var) => {
+                                    var.default_span.clone().unwrap_or_else(|| v.span.clone())
+                                }
                                 NodeKind::Family(_) => v.span.clone(),
                             };
                             let decl = self.decl(span_node);
                             let text = self.files.text(decl.file).to_owned();
-                            self.diags.push(Diagnostic::error(Some(span), msg).with_source(&text));
+                            self.diags
+                                .push(Diagnostic::error(Some(span), msg).with_source(&text));
                         }
                     }
                 } else {
@@ -1950,7 +2476,9 @@ fn collect_calc_deps(c: &Calc, out: &mut Vec<NodeId>) {
                 }
             }
         }
-        CalcKind::Information { variable: Some(t), .. } => out.push(t.node),
+        CalcKind::Information {
+            variable: Some(t), ..
+        } => out.push(t.node),
         _ => {}
     }
 }
@@ -1967,13 +2495,22 @@ fn offset_mark(text: &str, mark: Mark, source: &str, offset: usize) -> Mark {
             // block scalar: content starts on the next line, indented
             let next = text.lines().nth(mark.line).unwrap_or("");
             let indent = next.chars().take_while(|c| *c == ' ').count();
-            return Mark { line: mark.line + 1, column: indent + 1 + prefix.chars().count() };
+            return Mark {
+                line: mark.line + 1,
+                column: indent + 1 + prefix.chars().count(),
+            };
         }
-        return Mark { line: mark.line, column: mark.column + usize::from(quoted) + prefix.chars().count() };
+        return Mark {
+            line: mark.line,
+            column: mark.column + usize::from(quoted) + prefix.chars().count(),
+        };
     }
     let line_offset = prefix.matches('\n').count();
     let after = prefix.rsplit('\n').next().unwrap_or("");
     let next = text.lines().nth(mark.line + line_offset).unwrap_or("");
     let indent = next.chars().take_while(|c| *c == ' ').count();
-    Mark { line: mark.line + 1 + line_offset, column: indent + 1 + after.chars().count() }
+    Mark {
+        line: mark.line + 1 + line_offset,
+        column: indent + 1 + after.chars().count(),
+    }
 }

@@ -8,9 +8,9 @@
 use std::collections::HashMap;
 
 use crate::diagnostic::Diagnostic;
+use crate::dictionary::Files;
 use crate::dictionary::types::TYPE_NAMES;
 use crate::dictionary::yaml::{Entry, Mark, Yaml, YamlKind};
-use crate::dictionary::Files;
 
 /// Calculation types (`type:` of a calculation mapping).
 pub(crate) const CALCULATION_TYPES: &[&str] = &[
@@ -44,7 +44,6 @@ pub(crate) struct Decl {
     pub(crate) kind: DeclKind,
     pub(crate) name: String,
     pub(crate) path: String,
-    pub(crate) parent: Option<usize>,
     /// Attributes (leading `_` removed), later definitions override earlier ones.
     pub(crate) attrs: Vec<(String, Attr)>,
     pub(crate) children: Vec<usize>,
@@ -52,15 +51,11 @@ pub(crate) struct Decl {
     pub(crate) mark: Mark,
     /// `family`, `leadership`, `sequence`, `dynamic`, a variable type, or none.
     pub(crate) user_type: Option<String>,
-    pub(crate) in_sequence: bool,
-    pub(crate) leader: bool,
     pub(crate) in_dynamic: bool,
     /// Index of the namespace (0 = main).
     pub(crate) namespace: usize,
     pub(crate) namespace_root: bool,
     pub(crate) version: String,
-    /// Declared as a shorthand (`name: value`).
-    pub(crate) shorthand: bool,
 }
 
 impl Decl {
@@ -202,7 +197,10 @@ impl Object {
             ),
             Self::SymLink => matches!(key, "namespace" | "version"),
             Self::Family | Self::Dynamic => {
-                matches!(key, "description" | "help" | "mode" | "namespace" | "version")
+                matches!(
+                    key,
+                    "description" | "help" | "mode" | "namespace" | "version"
+                )
             }
         }
     }
@@ -408,7 +406,12 @@ impl<'a> Collector<'a> {
     }
 
     /// Load one namespace: its family (when named) and every file's nodes.
-    pub(crate) fn namespace(&mut self, index: usize, ns: &NamespaceFiles, docs: &[(usize, Option<Yaml>)]) {
+    pub(crate) fn namespace(
+        &mut self,
+        index: usize,
+        ns: &NamespaceFiles,
+        docs: &[(usize, Option<Yaml>)],
+    ) {
         self.namespace = index;
         let parent = ns.name.as_ref().map(|name| {
             let path = crate::dictionary::normalize_identifier(name);
@@ -418,7 +421,6 @@ impl<'a> Collector<'a> {
                 kind: DeclKind::Family,
                 name: path.clone(),
                 path: path.clone(),
-                parent: None,
                 attrs: vec![(
                     "description".to_owned(),
                     Attr {
@@ -435,13 +437,10 @@ impl<'a> Collector<'a> {
                 file,
                 mark: Mark { line: 1, column: 1 },
                 user_type: Some("family".to_owned()),
-                in_sequence: false,
-                leader: false,
                 in_dynamic: false,
                 namespace: index,
                 namespace_root: true,
                 version: "1.1".to_owned(),
-                shorthand: false,
             });
             self.out.by_path.insert(path, id);
             self.out.roots.push(id);
@@ -465,9 +464,15 @@ impl<'a> Collector<'a> {
             );
             return;
         };
+        // `_version` is the version when present; `version` is then a variable.
+        let version_key = if entries.iter().any(|e| e.key.as_str() == Some("_version")) {
+            "_version"
+        } else {
+            "version"
+        };
         let mut version = None;
         for entry in entries {
-            if matches!(entry.key.as_str(), Some("version" | "_version")) {
+            if entry.key.as_str() == Some(version_key) {
                 let v = match &entry.value.kind {
                     YamlKind::Str(s) => Some(s.clone()),
                     YamlKind::Float(f) => Some(crate::dictionary::value::python_float(*f)),
@@ -500,10 +505,10 @@ impl<'a> Collector<'a> {
         };
         self.version = version;
         for entry in entries {
-            if matches!(entry.key.as_str(), Some("version" | "_version")) {
+            if entry.key.as_str() == Some(version_key) {
                 continue;
             }
-            self.node(file, entry, parent, false);
+            self.node(file, entry, parent);
         }
     }
 
@@ -525,16 +530,13 @@ impl<'a> Collector<'a> {
 
     /// One `name: value` entry: a family or a variable.
     #[allow(clippy::too_many_lines)]
-    fn node(&mut self, file: usize, entry: &Entry, parent: Option<usize>, first_in_sequence: bool) {
+    fn node(&mut self, file: usize, entry: &Entry, parent: Option<usize>) {
         let key_mark = entry.key.mark;
         let Some(raw_name) = entry.key.as_str() else {
             self.error(
                 file,
                 key_mark,
-                format!(
-                    "the key `{}` is not a string",
-                    entry.key.scalar_text()
-                ),
+                format!("the key `{}` is not a string", entry.key.scalar_text()),
             );
             return;
         };
@@ -716,13 +718,16 @@ impl<'a> Collector<'a> {
         // 2. Attributes (and children for families).
         let mut attrs: Vec<(String, Attr)> = Vec::new();
         let mut children: Vec<&Entry> = Vec::new();
-        let mut shorthand = false;
         match kind {
             DeclKind::Variable => match mapping {
                 Some(entries) => {
                     for e in entries {
                         let Some(k) = e.key.as_str() else {
-                            self.error(file, e.key.mark, format!("the key `{}` is not a string", e.key.scalar_text()));
+                            self.error(
+                                file,
+                                e.key.mark,
+                                format!("the key `{}` is not a string", e.key.scalar_text()),
+                            );
                             continue;
                         };
                         let k = attr_name(k);
@@ -745,7 +750,6 @@ impl<'a> Collector<'a> {
                     }
                 }
                 None => {
-                    shorthand = true;
                     attrs.push((
                         "default".to_owned(),
                         Attr {
@@ -813,7 +817,10 @@ impl<'a> Collector<'a> {
                         self.error(
                             file,
                             e.key.mark,
-                            format!("the key `{}` is not in string format for family `{path}`", e.key.scalar_text()),
+                            format!(
+                                "the key `{}` is not in string format for family `{path}`",
+                                e.key.scalar_text()
+                            ),
                         );
                         continue;
                     };
@@ -905,21 +912,17 @@ impl<'a> Collector<'a> {
                     kind,
                     name: name.clone(),
                     path: path.clone(),
-                    parent,
                     attrs,
                     children: Vec::new(),
                     file,
                     mark: key_mark,
                     user_type: user_type.clone(),
-                    in_sequence,
-                    leader: in_sequence && first_in_sequence,
                     in_dynamic,
                     namespace: self.namespace,
                     namespace_root: false,
                     version: self.version.clone(),
-                    shorthand,
                 });
-                self.out.by_path.insert(path.clone(), id);
+                self.out.by_path.insert(path, id);
                 match parent {
                     Some(p) => self.out.decls[p].children.push(id),
                     None => self.out.roots.push(id),
@@ -970,9 +973,8 @@ impl<'a> Collector<'a> {
         };
         // 4. Children of a family.
         if kind == DeclKind::Family {
-            let force_not_first = existing.is_some();
-            for (idx, child) in children.into_iter().enumerate() {
-                self.node(file, child, Some(id), !force_not_first && idx == 0);
+            for child in children {
+                self.node(file, child, Some(id));
             }
         }
     }

@@ -25,11 +25,12 @@ pub(crate) mod yaml;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
 
 use crate::app::Origin;
 use crate::diagnostic::{Diagnostic, Diagnostics, Span};
+pub(crate) use build::yaml_value as build_value;
 pub use schema::{
     Calc, CalcKind, Choices, Default, Dynamic, Family, FamilyKind, Item, Mode, Node, NodeId,
     NodeKind, Prop, Role, Schema, Variable,
@@ -104,7 +105,12 @@ impl Files {
         self.diag(file, mark, message, true)
     }
 
-    pub(crate) fn warning(&self, file: usize, mark: Mark, message: impl Into<String>) -> Diagnostic {
+    pub(crate) fn warning(
+        &self,
+        file: usize,
+        mark: Mark,
+        message: impl Into<String>,
+    ) -> Diagnostic {
         self.diag(file, mark, message, false)
     }
 
@@ -117,9 +123,7 @@ impl Files {
 /// (lowercase; `-`, space and `.` become `_`; accents removed).
 #[must_use]
 pub fn normalize_identifier(identifier: &str) -> String {
-    let lowered = identifier
-        .to_lowercase()
-        .replace(['-', ' ', '.'], "_");
+    let lowered = identifier.to_lowercase().replace(['-', ' ', '.'], "_");
     lowered
         .nfkd()
         .filter(|c| !is_combining_mark(*c))
@@ -180,11 +184,7 @@ pub fn load(sources: &Sources) -> Result<Schema, Diagnostics> {
 
 fn sort(mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
     diags.sort_by(|a, b| {
-        let key = |d: &Diagnostic| {
-            d.span
-                .as_ref()
-                .map(|s| (s.path.clone(), s.line, s.column))
-        };
+        let key = |d: &Diagnostic| d.span.as_ref().map(|s| (s.path.clone(), s.line, s.column));
         key(a).cmp(&key(b))
     });
     diags.dedup();

@@ -70,6 +70,7 @@ pub(crate) struct SchemaData {
     pub(crate) warnings: Vec<Diagnostic>,
     /// Whether paths start with a namespace.
     pub(crate) has_namespace: bool,
+    pub(crate) engine: crate::expr::Engine,
 }
 
 impl Schema {
@@ -179,12 +180,14 @@ pub struct Node {
     /// Where the node was first declared.
     pub span: Span,
     pub kind: NodeKind,
+    /// The mode was written in the dictionary (not propagated).
+    pub explicit_mode: bool,
 }
 
 #[derive(Debug, Clone)]
 pub enum NodeKind {
     Family(Family),
-    Variable(Variable),
+    Variable(Box<Variable>),
 }
 
 #[derive(Debug, Clone)]
@@ -200,7 +203,7 @@ pub enum FamilyKind {
     Namespace,
     /// A leadership (sequence): first child is the leader.
     Leadership,
-    Dynamic(Dynamic),
+    Dynamic(Box<Dynamic>),
 }
 
 /// Where a dynamic family's identifiers come from.
@@ -249,9 +252,9 @@ pub struct Variable {
     pub regexp: Option<Regexp>,
     pub examples: Vec<Value>,
     pub test: Vec<Value>,
+    /// `warnings: true`: type checks only warn.
+    pub warnings: bool,
     pub role: Role,
-    /// Mode was set explicitly (for propagation rules).
-    pub explicit_mode: bool,
     /// Where the default was written (for messages).
     pub default_span: Option<Span>,
 }
@@ -367,6 +370,9 @@ pub struct VarRef {
     pub written: String,
     /// Pass the whole list of a multi (validators).
     pub whole: bool,
+    /// Picks the instance of the (innermost aggregated) dynamic family by a
+    /// calculated identifier (`identifier: {variable: …}`).
+    pub identifier: Option<Box<Calc>>,
 }
 
 /// A bound path: the node and, for each dynamic family above it, which instance.
@@ -390,6 +396,9 @@ pub enum Selector {
 pub struct Jinja {
     pub expr: ExprId,
     pub return_type: ReturnType,
+    /// Type the output lines are converted to (variable type for `default`,
+    /// `return_type` for `choices`/`dynamic`).
+    pub convert: VarType,
     /// Variables the expression reads: context key path (`["_", "var"]`) → reference.
     pub vars: Vec<(Vec<String>, VarRef)>,
     /// Families the expression names (exposed as empty maps).

@@ -233,13 +233,21 @@ pub struct Params(pub Vec<(String, Value)>);
 
 impl Params {
     #[must_use]
-    pub fn for_type(ty: VarType, implied: Vec<(&'static str, Value)>, user: Vec<(String, Value)>) -> Self {
+    pub fn for_type(
+        ty: VarType,
+        implied: Vec<(&'static str, Value)>,
+        user: Vec<(String, Value)>,
+    ) -> Self {
         let mut out: Vec<(String, Value)> = ty
             .default_params()
             .iter()
             .map(|(k, v)| ((*k).to_owned(), Value::Bool(*v)))
             .collect();
-        for (k, v) in implied.into_iter().map(|(k, v)| (k.to_owned(), v)).chain(user) {
+        for (k, v) in implied
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .chain(user)
+        {
             if let Some(slot) = out.iter_mut().find(|(name, _)| *name == k) {
                 slot.1 = v;
             } else {
@@ -299,9 +307,7 @@ pub fn check(ty: VarType, params: &Params, value: &Value) -> Check {
 type CheckResult = Result<Option<String>, String>;
 
 fn expect_str(value: &Value) -> Result<&str, String> {
-    value
-        .as_str()
-        .ok_or_else(|| "it's not a string".to_owned())
+    value.as_str().ok_or_else(|| "it's not a string".to_owned())
 }
 
 fn check_inner(ty: VarType, params: &Params, value: &Value) -> CheckResult {
@@ -322,12 +328,18 @@ fn check_inner(ty: VarType, params: &Params, value: &Value) -> CheckResult {
                 Value::Bool(b) => i64::from(*b),
                 _ => return Err("it's not an integer".to_owned()),
             };
-            if let Some(min) = params.int("min_integer").or_else(|| params.int("min_number")) {
+            if let Some(min) = params
+                .int("min_integer")
+                .or_else(|| params.int("min_number"))
+            {
                 if i < min {
                     return Err(format!("value must be equal or greater than \"{min}\""));
                 }
             }
-            if let Some(max) = params.int("max_integer").or_else(|| params.int("max_number")) {
+            if let Some(max) = params
+                .int("max_integer")
+                .or_else(|| params.int("max_number"))
+            {
                 if i > max {
                     return Err(format!("value must be less than \"{max}\""));
                 }
@@ -452,9 +464,8 @@ fn re(pattern: &str) -> regex::Regex {
     regex::Regex::new(pattern).unwrap()
 }
 
-static MAIL: LazyLock<regex::Regex> = LazyLock::new(|| {
-    re(r"^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)*$")
-});
+static MAIL: LazyLock<regex::Regex> =
+    LazyLock::new(|| re(r"^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)*$"));
 static UNIX_USER: LazyLock<regex::Regex> =
     LazyLock::new(|| re(r"^[a-z_][a-z0-9_-]{0,30}[$a-z0-9_-]{0,1}$"));
 static MAC: LazyLock<regex::Regex> =
@@ -465,7 +476,11 @@ static PATH_RE: LazyLock<regex::Regex> =
     LazyLock::new(|| re(r"^[A-Za-z0-9\-\._~:/\?#\[\]@!%\$&'\(\)\*\+,;=]+$"));
 
 fn permissions_warning(digits: &str) -> Option<String> {
-    let digits = if digits.len() == 4 { &digits[1..] } else { digits };
+    let digits = if digits.len() == 4 {
+        &digits[1..]
+    } else {
+        digits
+    };
     let mut old = 7u32;
     for (idx, c) in digits.chars().enumerate() {
         let new = c.to_digit(8).unwrap_or(0);
@@ -538,7 +553,11 @@ fn network_of(ip: IpAddr, prefix: u8) -> (IpAddr, IpAddr) {
     match ip {
         IpAddr::V4(v4) => {
             let bits = u32::from(v4);
-            let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(prefix)) };
+            let mask = if prefix == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(prefix))
+            };
             (
                 IpAddr::V4(Ipv4Addr::from(bits & mask)),
                 IpAddr::V4(Ipv4Addr::from(bits | !mask)),
@@ -546,7 +565,11 @@ fn network_of(ip: IpAddr, prefix: u8) -> (IpAddr, IpAddr) {
         }
         IpAddr::V6(v6) => {
             let bits = u128::from(v6);
-            let mask = if prefix == 0 { 0 } else { u128::MAX << (128 - u32::from(prefix)) };
+            let mask = if prefix == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(prefix))
+            };
             (
                 IpAddr::V6((bits & mask).into()),
                 IpAddr::V6((bits | !mask).into()),
@@ -627,7 +650,9 @@ fn check_ip(s: &str, params: &Params) -> CheckResult {
 }
 
 fn check_netmask(s: &str) -> Result<(), String> {
-    let mask: Ipv4Addr = s.parse().map_err(|_| "invalid netmask address".to_owned())?;
+    let mask: Ipv4Addr = s
+        .parse()
+        .map_err(|_| "invalid netmask address".to_owned())?;
     netmask_prefix(mask)
         .map(|_| ())
         .ok_or_else(|| "invalid netmask address".to_owned())
@@ -825,14 +850,18 @@ fn check_web(s: &str, params: &Params) -> CheckResult {
     };
     let mut port_params = Params(params.0.clone());
     if port_params.get("allow_private").is_none() {
-        port_params.0.push(("allow_private".to_owned(), Value::Bool(false)));
+        port_params
+            .0
+            .push(("allow_private".to_owned(), Value::Bool(false)));
     }
     if let Err(e) = check_port(port, &port_params) {
         return Err(format!("the port \"{domain}\" is invalid: {e}"));
     }
     let mut domain_params = Params(params.0.clone());
     if domain_params.get("type").is_none() {
-        domain_params.0.push(("type".to_owned(), Value::Str("domainname".to_owned())));
+        domain_params
+            .0
+            .push(("type".to_owned(), Value::Str("domainname".to_owned())));
     }
     let warning = match check_domain(domain, &domain_params, DomainKind::Domainname) {
         Ok(w) => w,
@@ -922,7 +951,14 @@ mod tests {
 
     #[test]
     fn constant_patterns_compile() {
-        let _ = (&*MAIL, &*UNIX_USER, &*MAC, &*PERMISSIONS, &*DOMAIN_LABEL, &*PATH_RE);
+        let _ = (
+            &*MAIL,
+            &*UNIX_USER,
+            &*MAC,
+            &*PERMISSIONS,
+            &*DOMAIN_LABEL,
+            &*PATH_RE,
+        );
     }
 
     #[test]
@@ -942,7 +978,14 @@ mod tests {
 
     #[test]
     fn integer_accepts_booleans_like_python() {
-        assert_eq!(check(VarType::Integer, &params(VarType::Integer), &Value::Bool(true)), Check::Valid);
+        assert_eq!(
+            check(
+                VarType::Integer,
+                &params(VarType::Integer),
+                &Value::Bool(true)
+            ),
+            Check::Valid
+        );
         assert!(matches!(
             check(VarType::Integer, &params(VarType::Integer), &s("1")),
             Check::Invalid(_)
@@ -960,7 +1003,10 @@ mod tests {
     #[test]
     fn domain_names_need_a_dot_unless_allowed() {
         let p = params(VarType::Domainname);
-        assert_eq!(check(VarType::Domainname, &p, &s("example.net")), Check::Valid);
+        assert_eq!(
+            check(VarType::Domainname, &p, &s("example.net")),
+            Check::Valid
+        );
         assert_eq!(
             check(VarType::Domainname, &p, &s("example")),
             Check::Invalid("must have dot".into())
@@ -979,46 +1025,82 @@ mod tests {
     fn ip_cidr_and_networks() {
         let mut p = params(VarType::Ip);
         assert_eq!(check(VarType::Ip, &p, &s("192.168.1.1")), Check::Valid);
-        assert!(matches!(check(VarType::Ip, &p, &s("192.168.1.300")), Check::Invalid(_)));
+        assert!(matches!(
+            check(VarType::Ip, &p, &s("192.168.1.300")),
+            Check::Invalid(_)
+        ));
         p.0.push(("cidr".into(), Value::Bool(true)));
         assert_eq!(check(VarType::Ip, &p, &s("192.168.1.1/24")), Check::Valid);
-        assert!(matches!(check(VarType::Ip, &p, &s("192.168.1.0/24")), Check::Invalid(_)));
+        assert!(matches!(
+            check(VarType::Ip, &p, &s("192.168.1.0/24")),
+            Check::Invalid(_)
+        ));
         let n = params(VarType::Network);
         assert_eq!(check(VarType::Network, &n, &s("192.168.1.0")), Check::Valid);
-        assert_eq!(check(VarType::Netmask, &n, &s("255.255.255.0")), Check::Valid);
-        assert!(matches!(check(VarType::Netmask, &n, &s("255.0.255.0")), Check::Invalid(_)));
+        assert_eq!(
+            check(VarType::Netmask, &n, &s("255.255.255.0")),
+            Check::Valid
+        );
+        assert!(matches!(
+            check(VarType::Netmask, &n, &s("255.0.255.0")),
+            Check::Invalid(_)
+        ));
     }
 
     #[test]
     fn web_addresses() {
         let p = params(VarType::WebAddress);
-        assert_eq!(check(VarType::WebAddress, &p, &s("https://example.net/path")), Check::Valid);
-        assert_eq!(check(VarType::WebAddress, &p, &s("http://localhost:8080")), Check::Valid);
-        assert!(matches!(check(VarType::WebAddress, &p, &s("ftp://x")), Check::Invalid(_)));
+        assert_eq!(
+            check(VarType::WebAddress, &p, &s("https://example.net/path")),
+            Check::Valid
+        );
+        assert_eq!(
+            check(VarType::WebAddress, &p, &s("http://localhost:8080")),
+            Check::Valid
+        );
+        assert!(matches!(
+            check(VarType::WebAddress, &p, &s("ftp://x")),
+            Check::Invalid(_)
+        ));
     }
 
     #[test]
     fn permissions_warn_on_weak_modes() {
         let p = params(VarType::UnixPermissions);
-        assert_eq!(check(VarType::UnixPermissions, &p, &Value::Int(644)), Check::Valid);
+        assert_eq!(
+            check(VarType::UnixPermissions, &p, &Value::Int(644)),
+            Check::Valid
+        );
         assert_eq!(
             check(VarType::UnixPermissions, &p, &Value::Int(777)),
             Check::Warning("too weak".into())
         );
-        assert!(matches!(check(VarType::UnixPermissions, &p, &Value::Int(888)), Check::Invalid(_)));
+        assert!(matches!(
+            check(VarType::UnixPermissions, &p, &Value::Int(888)),
+            Check::Invalid(_)
+        ));
     }
 
     #[test]
     fn dates_are_checked() {
         let p = params(VarType::Date);
         assert_eq!(check(VarType::Date, &p, &s("2024-02-29")), Check::Valid);
-        assert!(matches!(check(VarType::Date, &p, &s("2023-02-29")), Check::Invalid(_)));
+        assert!(matches!(
+            check(VarType::Date, &p, &s("2023-02-29")),
+            Check::Invalid(_)
+        ));
     }
 
     #[test]
     fn jinja_output_conversion() {
-        assert_eq!(from_jinja_output(VarType::Integer, " 3 "), Ok(Value::Int(3)));
-        assert_eq!(from_jinja_output(VarType::Boolean, "True"), Ok(Value::Bool(true)));
+        assert_eq!(
+            from_jinja_output(VarType::Integer, " 3 "),
+            Ok(Value::Int(3))
+        );
+        assert_eq!(
+            from_jinja_output(VarType::Boolean, "True"),
+            Ok(Value::Bool(true))
+        );
         assert_eq!(from_jinja_output(VarType::String, "None"), Ok(Value::Null));
         assert_eq!(from_jinja_output(VarType::Port, "80"), Ok(s("80")));
         assert!(from_jinja_output(VarType::Integer, "x").is_err());

@@ -14,7 +14,7 @@ pub enum Value {
     Int(i64),
     Float(f64),
     Str(String),
-    List(Vec<Value>),
+    List(Vec<Self>),
 }
 
 impl Value {
@@ -128,7 +128,9 @@ impl Value {
             Self::Float(f) => serde_json::Number::from_f64(*f)
                 .map_or(serde_json::Value::Null, serde_json::Value::Number),
             Self::Str(s) => serde_json::Value::String(s.clone()),
-            Self::List(items) => serde_json::Value::Array(items.iter().map(Self::to_json).collect()),
+            Self::List(items) => {
+                serde_json::Value::Array(items.iter().map(Self::to_json).collect())
+            }
         }
     }
 }

@@ -80,19 +80,12 @@ impl Yaml {
         }
     }
 
-    pub(crate) fn as_seq(&self) -> Option<&[Yaml]> {
-        match &self.kind {
-            YamlKind::Seq(items) => Some(items),
-            _ => None,
-        }
-    }
-
     pub(crate) fn is_null(&self) -> bool {
         matches!(self.kind, YamlKind::Null)
     }
 
     /// The value of key `name` in a mapping.
-    pub(crate) fn get(&self, name: &str) -> Option<&Yaml> {
+    pub(crate) fn get(&self, name: &str) -> Option<&Self> {
         self.as_map()?
             .iter()
             .find(|e| e.key.as_str() == Some(name))
@@ -162,9 +155,14 @@ fn mark_of(marker: &saphyr_parser::Marker) -> Mark {
 }
 
 fn scan_error(error: &ScanError) -> YamlError {
+    let message = if error.info().contains("recursion limit") {
+        format!("nesting deeper than {MAX_DEPTH} levels")
+    } else {
+        format!("invalid YAML: {}", error.info())
+    };
     YamlError {
         mark: mark_of(error.marker()),
-        message: format!("invalid YAML: {}", error.info()),
+        message,
     }
 }
 
@@ -359,10 +357,34 @@ fn end_of_line_comment(
     let line_no = key.mark.line;
     let line = lines.get(line_no.checked_sub(1)?)?;
     // Start looking after the value when it ends on the key's line (a scalar or a
-    // flow collection), else after the key.
-    let start_col = if value.mark.line == line_no
+    // flow collection), else after the key. Quoted scalars are skipped by hand:
+    // the parser's end marker for them is not reliable.
+    let start_col = if value.mark.line == line_no && value.style == Style::Quoted {
+        let chars: Vec<char> = line.chars().collect();
+        let open = value.mark.column.saturating_sub(1);
+        let quote = *chars.get(open)?;
+        let mut i = open + 1;
+        while i < chars.len() {
+            if quote == '"' && chars[i] == '\\' {
+                i += 2;
+                continue;
+            }
+            if chars[i] == quote {
+                if quote == '\'' && chars.get(i + 1) == Some(&'\'') {
+                    i += 2;
+                    continue;
+                }
+                break;
+            }
+            i += 1;
+        }
+        if i >= chars.len() {
+            return None;
+        }
+        i + 1
+    } else if value.mark.line == line_no
         && value_span.end.line() == line_no
-        && matches!(value.style, Style::Plain | Style::Quoted)
+        && value.style == Style::Plain
     {
         value_span.end.col()
     } else if key_span.end.line() == line_no {

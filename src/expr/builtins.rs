@@ -6,6 +6,76 @@
 
 use tera::{Error, Kwargs, State, Tera, TeraResult, Value};
 
+/// Every filter a translated template may call (tera's and brise's).
+pub(crate) const KNOWN_FILTERS: &[&str] = &[
+    "abs",
+    "capitalize",
+    "default",
+    "escape",
+    "escape_html",
+    "escape_xml",
+    "first",
+    "float",
+    "get",
+    "group_by",
+    "indent",
+    "int",
+    "join",
+    "keys",
+    "last",
+    "length",
+    "lower",
+    "newlines_to_br",
+    "nth",
+    "pairs",
+    "pluralize",
+    "replace",
+    "reverse",
+    "round",
+    "safe",
+    "sort",
+    "split",
+    "str",
+    "title",
+    "trim",
+    "trim_end",
+    "trim_start",
+    "truncate",
+    "unique",
+    "upper",
+    "values",
+    "wordcount",
+    "calc_val",
+    "calc_value",
+    "calc_multi_val",
+    "concat",
+    "normalize_family",
+    "network_of",
+    "broadcast_of",
+];
+
+/// Every test a translated template may call (tera's and brise's).
+pub(crate) const KNOWN_TESTS: &[&str] = &[
+    "array",
+    "bool",
+    "containing",
+    "defined",
+    "divisible_by",
+    "ending_with",
+    "even",
+    "float",
+    "integer",
+    "iterable",
+    "map",
+    "none",
+    "number",
+    "odd",
+    "starting_with",
+    "string",
+    "undefined",
+    "propertyerror",
+];
+
 /// Key of the map that stands for a variable a calculation cannot read (disabled).
 pub(crate) const INACCESSIBLE: &str = "__brise_propertyerror__";
 
@@ -34,7 +104,11 @@ fn check_accessible(v: &Value) -> TeraResult<()> {
 /// Python `repr` of a tera value (strings quoted).
 pub(crate) fn py_repr(v: &Value) -> String {
     if let Some(s) = v.as_str() {
-        let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+        let quote = if s.contains('\'') && !s.contains('"') {
+            '"'
+        } else {
+            '\''
+        };
         let mut out = String::new();
         out.push(quote);
         for c in s.chars() {
@@ -134,14 +208,18 @@ fn strip_chars<'a>(s: &'a str, chars: Option<&str>, left: bool, right: bool) -> 
     if right { s.trim_end_matches(pred) } else { s }
 }
 
-fn method(name: &'static str) -> impl Fn(&Value, Kwargs, &State) -> TeraResult<Value> + Sync + Send + 'static {
+fn method(
+    name: &'static str,
+) -> impl Fn(&Value, Kwargs, &State) -> TeraResult<Value> + Sync + Send + 'static {
     move |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<Value> {
         check_accessible(v)?;
         let a0 = arg(&kwargs, "a0")?;
         let a1 = arg(&kwargs, "a1")?;
         match name {
             "items" => {
-                let map = v.as_map().ok_or_else(|| err("`items()` expects a mapping"))?;
+                let map = v
+                    .as_map()
+                    .ok_or_else(|| err("`items()` expects a mapping"))?;
                 Ok(Value::from(
                     map.iter()
                         .map(|(k, v)| Value::from(vec![Value::from(k.to_string()), v.clone()]))
@@ -149,11 +227,19 @@ fn method(name: &'static str) -> impl Fn(&Value, Kwargs, &State) -> TeraResult<V
                 ))
             }
             "keys" => {
-                let map = v.as_map().ok_or_else(|| err("`keys()` expects a mapping"))?;
-                Ok(Value::from(map.keys().map(|k| Value::from(k.to_string())).collect::<Vec<_>>()))
+                let map = v
+                    .as_map()
+                    .ok_or_else(|| err("`keys()` expects a mapping"))?;
+                Ok(Value::from(
+                    map.keys()
+                        .map(|k| Value::from(k.to_string()))
+                        .collect::<Vec<_>>(),
+                ))
             }
             "values" => {
-                let map = v.as_map().ok_or_else(|| err("`values()` expects a mapping"))?;
+                let map = v
+                    .as_map()
+                    .ok_or_else(|| err("`values()` expects a mapping"))?;
                 Ok(Value::from(map.values().cloned().collect::<Vec<_>>()))
             }
             "get" => {
@@ -168,13 +254,17 @@ fn method(name: &'static str) -> impl Fn(&Value, Kwargs, &State) -> TeraResult<V
             "join" => {
                 let sep = must_str(v, "join")?;
                 let items = a0.ok_or_else(|| err("`join()` needs a list"))?;
-                let items = items.as_array().ok_or_else(|| err("`join()` expects a list"))?;
+                let items = items
+                    .as_array()
+                    .ok_or_else(|| err("`join()` expects a list"))?;
                 let parts: Vec<String> = items.iter().map(py_str).collect();
                 Ok(Value::from(parts.join(&sep)))
             }
             "count" if v.is_array() => {
                 let needle = a0.ok_or_else(|| err("`count()` needs a value"))?;
-                let n = v.as_array().map_or(0, |a| a.iter().filter(|x| **x == needle).count());
+                let n = v
+                    .as_array()
+                    .map_or(0, |a| a.iter().filter(|x| **x == needle).count());
                 Ok(Value::from(n))
             }
             "index" if v.is_array() => {
@@ -193,11 +283,20 @@ fn method(name: &'static str) -> impl Fn(&Value, Kwargs, &State) -> TeraResult<V
                 Ok(match name {
                     "startswith" | "endswith" => {
                         let pats: Vec<String> = match &a0 {
-                            Some(x) if x.is_array() => x.as_array().map(|a| a.iter().map(py_str).collect()).unwrap_or_default(),
+                            Some(x) if x.is_array() => x
+                                .as_array()
+                                .map(|a| a.iter().map(py_str).collect())
+                                .unwrap_or_default(),
                             Some(x) => vec![py_str(x)],
                             None => return Err(err(format!("`{name}()` needs an argument"))),
                         };
-                        let hit = pats.iter().any(|p| if name == "startswith" { s.starts_with(p.as_str()) } else { s.ends_with(p.as_str()) });
+                        let hit = pats.iter().any(|p| {
+                            if name == "startswith" {
+                                s.starts_with(p.as_str())
+                            } else {
+                                s.ends_with(p.as_str())
+                            }
+                        });
                         Value::from(hit)
                     }
                     "lower" => Value::from(s.to_lowercase()),
@@ -214,12 +313,19 @@ fn method(name: &'static str) -> impl Fn(&Value, Kwargs, &State) -> TeraResult<V
                     "splitlines" => Value::from(s.lines().map(Value::from).collect::<Vec<_>>()),
                     "replace" => {
                         let from = a0s.ok_or_else(|| err("`replace()` needs two arguments"))?;
-                        let to = a1.as_ref().map(py_str).ok_or_else(|| err("`replace()` needs two arguments"))?;
+                        let to = a1
+                            .as_ref()
+                            .map(py_str)
+                            .ok_or_else(|| err("`replace()` needs two arguments"))?;
                         Value::from(s.replace(&from, &to))
                     }
                     "count" => {
                         let needle = a0s.ok_or_else(|| err("`count()` needs an argument"))?;
-                        Value::from(if needle.is_empty() { s.chars().count() + 1 } else { s.matches(&needle).count() })
+                        Value::from(if needle.is_empty() {
+                            s.chars().count() + 1
+                        } else {
+                            s.matches(&needle).count()
+                        })
                     }
                     "find" | "index" => {
                         let needle = a0s.ok_or_else(|| err("`find()` needs an argument"))?;
@@ -234,8 +340,12 @@ fn method(name: &'static str) -> impl Fn(&Value, Kwargs, &State) -> TeraResult<V
                     }
                     "isalpha" => Value::from(!s.is_empty() && s.chars().all(char::is_alphabetic)),
                     "isalnum" => Value::from(!s.is_empty() && s.chars().all(char::is_alphanumeric)),
-                    "islower" => Value::from(s.chars().any(char::is_lowercase) && !s.chars().any(char::is_uppercase)),
-                    "isupper" => Value::from(s.chars().any(char::is_uppercase) && !s.chars().any(char::is_lowercase)),
+                    "islower" => Value::from(
+                        s.chars().any(char::is_lowercase) && !s.chars().any(char::is_uppercase),
+                    ),
+                    "isupper" => Value::from(
+                        s.chars().any(char::is_uppercase) && !s.chars().any(char::is_lowercase),
+                    ),
                     "zfill" => {
                         let width = a0.as_ref().and_then(Value::as_i64).unwrap_or(0);
                         let width = usize::try_from(width).unwrap_or(0);
@@ -252,7 +362,9 @@ fn method(name: &'static str) -> impl Fn(&Value, Kwargs, &State) -> TeraResult<V
                     }
                     "format" => {
                         let mut out = String::new();
-                        let mut args = kwargs.iter().filter(|(k, _)| k.to_string().starts_with('a'));
+                        let mut args = kwargs
+                            .iter()
+                            .filter(|(k, _)| k.to_string().starts_with('a'));
                         let mut rest = s.as_str();
                         while let Some(pos) = rest.find("{}") {
                             out.push_str(&rest[..pos]);
@@ -293,7 +405,10 @@ fn title(s: &str) -> String {
 fn capitalize(s: &str) -> String {
     let mut chars = s.chars();
     match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars.flat_map(char::to_lowercase)).collect(),
+        Some(first) => first
+            .to_uppercase()
+            .chain(chars.flat_map(char::to_lowercase))
+            .collect(),
         None => String::new(),
     }
 }
@@ -338,292 +453,540 @@ fn list_of(v: &Value, what: &str) -> TeraResult<Vec<Value>> {
 
 /// Register every brise filter and test on a tera instance.
 pub(crate) fn register(tera: &mut Tera) {
-    tera.register_filter("__py", |v: &Value, _: Kwargs, _: &State| -> TeraResult<String> {
-        check_accessible(v)?;
-        Ok(py_str(v))
-    });
-    tera.register_filter("__string", |v: &Value, _: Kwargs, _: &State| -> TeraResult<String> {
-        check_accessible(v)?;
-        Ok(py_str(v))
-    });
+    tera.register_filter(
+        "__py",
+        |v: &Value, _: Kwargs, _: &State| -> TeraResult<String> {
+            check_accessible(v)?;
+            if v.is_undefined() {
+                return Err(err(
+                    "an undefined value is printed (unknown variable or field)",
+                ));
+            }
+            Ok(py_str(v))
+        },
+    );
+    tera.register_filter(
+        "__v",
+        |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<Value> {
+            check_accessible(v)?;
+            if v.is_undefined() {
+                let name = kwargs.get::<&str>("n")?.unwrap_or("a variable");
+                return Err(err(format!("`{name}` is undefined")));
+            }
+            Ok(v.clone())
+        },
+    );
+    tera.register_filter(
+        "__string",
+        |v: &Value, _: Kwargs, _: &State| -> TeraResult<String> {
+            check_accessible(v)?;
+            Ok(py_str(v))
+        },
+    );
     for m in [
-        "startswith", "endswith", "lower", "upper", "strip", "lstrip", "rstrip", "split",
-        "rsplit", "splitlines", "join", "replace", "items", "keys", "values", "get", "count",
-        "index", "find", "title", "capitalize", "isdigit", "isdecimal", "isnumeric", "isalpha",
-        "isalnum", "islower", "isupper", "zfill", "format",
+        "startswith",
+        "endswith",
+        "lower",
+        "upper",
+        "strip",
+        "lstrip",
+        "rstrip",
+        "split",
+        "rsplit",
+        "splitlines",
+        "join",
+        "replace",
+        "items",
+        "keys",
+        "values",
+        "get",
+        "count",
+        "index",
+        "find",
+        "title",
+        "capitalize",
+        "isdigit",
+        "isdecimal",
+        "isnumeric",
+        "isalpha",
+        "isalnum",
+        "islower",
+        "isupper",
+        "zfill",
+        "format",
     ] {
         tera.register_filter(format!("__m_{m}"), method(m));
     }
     tera.register_filter("__strip", method("strip"));
-    tera.register_filter("__int", |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<Value> {
-        check_accessible(v)?;
-        let default = arg(&kwargs, "default")?.unwrap_or_else(|| Value::from(0i64));
-        let base = arg(&kwargs, "base")?.and_then(|b| b.as_i64()).unwrap_or(10);
-        if let Some(b) = v.as_bool() {
-            return Ok(Value::from(i64::from(b)));
-        }
-        if let Some(i) = v.as_i64() {
-            return Ok(Value::from(i));
-        }
-        if let Some(f) = v.as_f64() {
-            #[allow(clippy::cast_possible_truncation)]
-            return Ok(Value::from(f.trunc() as i64));
-        }
-        if let Some(s) = v.as_str() {
-            let t = s.trim().replace('_', "");
-            let radix = u32::try_from(base).unwrap_or(10);
-            if let Ok(i) = i64::from_str_radix(&t, radix) {
+    tera.register_filter(
+        "__int",
+        |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<Value> {
+            check_accessible(v)?;
+            let default = arg(&kwargs, "default")?.unwrap_or_else(|| Value::from(0i64));
+            let base = arg(&kwargs, "base")?.and_then(|b| b.as_i64()).unwrap_or(10);
+            if let Some(b) = v.as_bool() {
+                return Ok(Value::from(i64::from(b)));
+            }
+            if let Some(i) = v.as_i64() {
                 return Ok(Value::from(i));
             }
-            if let Ok(f) = t.parse::<f64>() {
+            if let Some(f) = v.as_f64() {
                 #[allow(clippy::cast_possible_truncation)]
                 return Ok(Value::from(f.trunc() as i64));
             }
-        }
-        Ok(default)
-    });
-    tera.register_filter("__float", |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<Value> {
-        check_accessible(v)?;
-        let default = arg(&kwargs, "default")?.unwrap_or_else(|| Value::from(0.0f64));
-        if let Some(f) = number_of(v) {
-            return Ok(Value::from(f));
-        }
-        if let Some(s) = v.as_str() {
-            if let Ok(f) = s.trim().parse::<f64>() {
+            if let Some(s) = v.as_str() {
+                let t = s.trim().replace('_', "");
+                let radix = u32::try_from(base).unwrap_or(10);
+                if let Ok(i) = i64::from_str_radix(&t, radix) {
+                    return Ok(Value::from(i));
+                }
+                if let Ok(f) = t.parse::<f64>() {
+                    #[allow(clippy::cast_possible_truncation)]
+                    return Ok(Value::from(f.trunc() as i64));
+                }
+            }
+            Ok(default)
+        },
+    );
+    tera.register_filter(
+        "__float",
+        |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<Value> {
+            check_accessible(v)?;
+            let default = arg(&kwargs, "default")?.unwrap_or_else(|| Value::from(0.0f64));
+            if let Some(f) = number_of(v) {
                 return Ok(Value::from(f));
             }
-        }
-        Ok(default)
-    });
-    tera.register_filter("__list", |v: &Value, _: Kwargs, _: &State| -> TeraResult<Value> {
-        Ok(Value::from(list_of(v, "list")?))
-    });
-    tera.register_filter("__sum", |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<Value> {
-        let items = list_of(v, "sum")?;
-        let start = arg(&kwargs, "start")?.unwrap_or_else(|| Value::from(0i64));
-        let mut int_total: i64 = start.as_i64().unwrap_or(0);
-        let mut float_total: f64 = number_of(&start).unwrap_or(0.0);
-        let mut is_float = start.is_f64();
-        for item in &items {
-            if item.is_f64() {
-                is_float = true;
+            if let Some(s) = v.as_str() {
+                if let Ok(f) = s.trim().parse::<f64>() {
+                    return Ok(Value::from(f));
+                }
             }
-            let n = number_of(item).ok_or_else(|| err(format!("cannot sum `{}`", py_str(item))))?;
-            float_total += n;
-            if let Some(i) = item.as_i64().or_else(|| item.as_bool().map(i64::from)) {
-                int_total = int_total.saturating_add(i);
+            Ok(default)
+        },
+    );
+    tera.register_filter(
+        "__list",
+        |v: &Value, _: Kwargs, _: &State| -> TeraResult<Value> {
+            Ok(Value::from(list_of(v, "list")?))
+        },
+    );
+    tera.register_filter(
+        "__sum",
+        |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<Value> {
+            let items = list_of(v, "sum")?;
+            let start = arg(&kwargs, "start")?.unwrap_or_else(|| Value::from(0i64));
+            let mut int_total: i64 = start.as_i64().unwrap_or(0);
+            let mut float_total: f64 = number_of(&start).unwrap_or(0.0);
+            let mut is_float = start.is_f64();
+            for item in &items {
+                if item.is_f64() {
+                    is_float = true;
+                }
+                let n =
+                    number_of(item).ok_or_else(|| err(format!("cannot sum `{}`", py_str(item))))?;
+                float_total += n;
+                if let Some(i) = item.as_i64().or_else(|| item.as_bool().map(i64::from)) {
+                    int_total = int_total.saturating_add(i);
+                }
             }
-        }
-        Ok(if is_float { Value::from(float_total) } else { Value::from(int_total) })
-    });
-    for (name, want) in [("__min", std::cmp::Ordering::Less), ("__max", std::cmp::Ordering::Greater)] {
-        tera.register_filter(name, move |v: &Value, _: Kwargs, _: &State| -> TeraResult<Value> {
-            let items = list_of(v, "min/max")?;
-            let mut best: Option<Value> = None;
-            for item in items {
-                best = match best {
-                    None => Some(item),
-                    Some(b) => {
-                        if compare(&item, &b) == Some(want) { Some(item) } else { Some(b) }
-                    }
-                };
-            }
-            Ok(best.unwrap_or_else(Value::none))
-        });
-    }
-    tera.register_filter("__sort", |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<Value> {
-        let mut items = list_of(v, "sort")?;
-        let reverse = arg(&kwargs, "reverse")?.is_some_and(|r| r.is_truthy());
-        let attribute = opt_str(&kwargs, "attribute")?;
-        let key = |x: &Value| -> Value {
-            match &attribute {
-                Some(a) => x.get_from_path(a).cloned().unwrap_or_else(Value::none),
-                None => x.clone(),
-            }
-        };
-        items.sort_by(|a, b| compare(&key(a), &key(b)).unwrap_or(std::cmp::Ordering::Equal));
-        if reverse {
-            items.reverse();
-        }
-        Ok(Value::from(items))
-    });
-    tera.register_filter("__map", |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<Value> {
-        let items = list_of(v, "map")?;
-        if let Some(attribute) = opt_str(&kwargs, "attribute")? {
-            return Ok(Value::from(
-                items.iter().map(|x| x.get_from_path(&attribute).cloned().unwrap_or_else(Value::none)).collect::<Vec<_>>(),
-            ));
-        }
-        let f = opt_str(&kwargs, "a0")?.unwrap_or_default();
-        let out: TeraResult<Vec<Value>> = items
-            .iter()
-            .map(|x| match f.as_str() {
-                "string" | "str" => Ok(Value::from(py_str(x))),
-                "int" => Ok(x.as_i64().map(Value::from).or_else(|| x.as_str().and_then(|s| s.trim().parse::<i64>().ok()).map(Value::from)).unwrap_or_else(|| Value::from(0i64))),
-                "lower" => Ok(Value::from(py_str(x).to_lowercase())),
-                "upper" => Ok(Value::from(py_str(x).to_uppercase())),
-                "trim" => Ok(Value::from(py_str(x).trim())),
-                other => Err(err(format!("`map` does not support the filter `{other}`"))),
+            Ok(if is_float {
+                Value::from(float_total)
+            } else {
+                Value::from(int_total)
             })
-            .collect();
-        Ok(Value::from(out?))
-    });
-    for (name, keep) in [("__select", true), ("__reject", false)] {
-        tera.register_filter(name, move |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<Value> {
-            let items = list_of(v, "select")?;
-            let test = opt_str(&kwargs, "a0")?;
-            let out: Vec<Value> = items
-                .into_iter()
-                .filter(|x| {
-                    let ok = match test.as_deref() {
-                        None => x.is_truthy(),
-                        Some("none") => x.is_none(),
-                        Some("defined") => !x.is_undefined(),
-                        Some("string") => x.is_string(),
-                        Some("number") => x.is_number(),
-                        Some(_) => x.is_truthy(),
+        },
+    );
+    for (name, want) in [
+        ("__min", std::cmp::Ordering::Less),
+        ("__max", std::cmp::Ordering::Greater),
+    ] {
+        tera.register_filter(
+            name,
+            move |v: &Value, _: Kwargs, _: &State| -> TeraResult<Value> {
+                let items = list_of(v, "min/max")?;
+                let mut best: Option<Value> = None;
+                for item in items {
+                    best = match best {
+                        None => Some(item),
+                        Some(b) => {
+                            if compare(&item, &b) == Some(want) {
+                                Some(item)
+                            } else {
+                                Some(b)
+                            }
+                        }
                     };
-                    ok == keep
+                }
+                Ok(best.unwrap_or_else(Value::none))
+            },
+        );
+    }
+    tera.register_filter(
+        "__sort",
+        |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<Value> {
+            let mut items = list_of(v, "sort")?;
+            let reverse = arg(&kwargs, "reverse")?.is_some_and(|r| r.is_truthy());
+            let attribute = opt_str(&kwargs, "attribute")?;
+            let key = |x: &Value| -> Value {
+                match &attribute {
+                    Some(a) => x.get_from_path(a).cloned().unwrap_or_else(Value::none),
+                    None => x.clone(),
+                }
+            };
+            items.sort_by(|a, b| compare(&key(a), &key(b)).unwrap_or(std::cmp::Ordering::Equal));
+            if reverse {
+                items.reverse();
+            }
+            Ok(Value::from(items))
+        },
+    );
+    tera.register_filter(
+        "__map",
+        |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<Value> {
+            let items = list_of(v, "map")?;
+            if let Some(attribute) = opt_str(&kwargs, "attribute")? {
+                return Ok(Value::from(
+                    items
+                        .iter()
+                        .map(|x| {
+                            x.get_from_path(&attribute)
+                                .cloned()
+                                .unwrap_or_else(Value::none)
+                        })
+                        .collect::<Vec<_>>(),
+                ));
+            }
+            let f = opt_str(&kwargs, "a0")?.unwrap_or_default();
+            let out: TeraResult<Vec<Value>> = items
+                .iter()
+                .map(|x| match f.as_str() {
+                    "string" | "str" => Ok(Value::from(py_str(x))),
+                    "int" => Ok(x
+                        .as_i64()
+                        .map(Value::from)
+                        .or_else(|| {
+                            x.as_str()
+                                .and_then(|s| s.trim().parse::<i64>().ok())
+                                .map(Value::from)
+                        })
+                        .unwrap_or_else(|| Value::from(0i64))),
+                    "lower" => Ok(Value::from(py_str(x).to_lowercase())),
+                    "upper" => Ok(Value::from(py_str(x).to_uppercase())),
+                    "trim" => Ok(Value::from(py_str(x).trim())),
+                    other => Err(err(format!("`map` does not support the filter `{other}`"))),
                 })
                 .collect();
-            Ok(Value::from(out))
-        });
+            Ok(Value::from(out?))
+        },
+    );
+    for (name, keep) in [("__select", true), ("__reject", false)] {
+        tera.register_filter(
+            name,
+            move |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<Value> {
+                let items = list_of(v, "select")?;
+                let test = opt_str(&kwargs, "a0")?;
+                let out: Vec<Value> = items
+                    .into_iter()
+                    .filter(|x| {
+                        let ok = match test.as_deref() {
+                            None => x.is_truthy(),
+                            Some("none") => x.is_none(),
+                            Some("defined") => !x.is_undefined(),
+                            Some("string") => x.is_string(),
+                            Some("number") => x.is_number(),
+                            Some(_) => x.is_truthy(),
+                        };
+                        ok == keep
+                    })
+                    .collect();
+                Ok(Value::from(out))
+            },
+        );
     }
-    tera.register_filter("__tojson", |v: &Value, _: Kwargs, _: &State| -> TeraResult<String> {
-        check_accessible(v)?;
-        Ok(v.to_string())
-    });
-    tera.register_filter("__center", |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<String> {
-        let s = py_str(v);
-        let width = arg(&kwargs, "width")?.and_then(|w| w.as_i64()).unwrap_or(80);
-        let width = usize::try_from(width).unwrap_or(0);
-        let len = s.chars().count();
-        if len >= width {
-            return Ok(s);
-        }
-        let total = width - len;
-        let left = total / 2 + (total & width & 1);
-        Ok(format!("{}{s}{}", " ".repeat(left), " ".repeat(total - left)))
-    });
-    tera.register_filter("__batch", |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<Value> {
-        let items = list_of(v, "batch")?;
-        let size = arg(&kwargs, "a0")?.and_then(|w| w.as_i64()).unwrap_or(1).max(1);
-        let size = usize::try_from(size).unwrap_or(1);
-        let fill = arg(&kwargs, "a1")?;
-        let mut out = Vec::new();
-        for chunk in items.chunks(size) {
-            let mut c = chunk.to_vec();
-            if let Some(f) = &fill {
-                while c.len() < size {
-                    c.push(f.clone());
-                }
+    tera.register_filter(
+        "__tojson",
+        |v: &Value, _: Kwargs, _: &State| -> TeraResult<String> {
+            check_accessible(v)?;
+            Ok(v.to_string())
+        },
+    );
+    tera.register_filter(
+        "__center",
+        |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<String> {
+            let s = py_str(v);
+            let width = arg(&kwargs, "width")?
+                .and_then(|w| w.as_i64())
+                .unwrap_or(80);
+            let width = usize::try_from(width).unwrap_or(0);
+            let len = s.chars().count();
+            if len >= width {
+                return Ok(s);
             }
-            out.push(Value::from(c));
-        }
-        Ok(Value::from(out))
-    });
-    tera.register_filter("__dictsort", |v: &Value, _: Kwargs, _: &State| -> TeraResult<Value> {
-        check_accessible(v)?;
-        let map = v.as_map().ok_or_else(|| err("`dictsort` expects a mapping"))?;
-        let mut pairs: Vec<(String, Value)> = map.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-        pairs.sort_by(|a, b| a.0.to_lowercase().cmp(&b.0.to_lowercase()));
-        Ok(Value::from(pairs.into_iter().map(|(k, v)| Value::from(vec![Value::from(k), v])).collect::<Vec<_>>()))
-    });
-    tera.register_filter("__attr", |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<Value> {
-        check_accessible(v)?;
-        let name = opt_str(&kwargs, "a0")?.unwrap_or_default();
-        Ok(v.get_from_path(&name).cloned().unwrap_or_else(Value::undefined))
-    });
-    tera.register_filter("__format", |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<String> {
-        let fmt = must_str(v, "format")?;
-        let mut out = String::new();
-        let mut args = kwargs.iter().map(|(_, v)| v.clone());
-        let mut chars = fmt.chars().peekable();
-        while let Some(c) = chars.next() {
-            if c == '%' {
-                match chars.next() {
-                    Some('%') => out.push('%'),
-                    Some('s' | 'd' | 'i') => out.push_str(&args.next().map(|a| py_str(&a)).unwrap_or_default()),
-                    Some(o) => {
-                        out.push('%');
-                        out.push(o);
+            let total = width - len;
+            let left = total / 2 + (total & width & 1);
+            Ok(format!(
+                "{}{s}{}",
+                " ".repeat(left),
+                " ".repeat(total - left)
+            ))
+        },
+    );
+    tera.register_filter(
+        "__batch",
+        |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<Value> {
+            let items = list_of(v, "batch")?;
+            let size = arg(&kwargs, "a0")?
+                .and_then(|w| w.as_i64())
+                .unwrap_or(1)
+                .max(1);
+            let size = usize::try_from(size).unwrap_or(1);
+            let fill = arg(&kwargs, "a1")?;
+            let mut out = Vec::new();
+            for chunk in items.chunks(size) {
+                let mut c = chunk.to_vec();
+                if let Some(f) = &fill {
+                    while c.len() < size {
+                        c.push(f.clone());
                     }
-                    None => out.push('%'),
                 }
-            } else {
-                out.push(c);
+                out.push(Value::from(c));
             }
-        }
-        Ok(out)
-    });
+            Ok(Value::from(out))
+        },
+    );
+    tera.register_filter(
+        "__dictsort",
+        |v: &Value, _: Kwargs, _: &State| -> TeraResult<Value> {
+            check_accessible(v)?;
+            let map = v
+                .as_map()
+                .ok_or_else(|| err("`dictsort` expects a mapping"))?;
+            let mut pairs: Vec<(String, Value)> = map
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect();
+            pairs.sort_by_key(|(k, _)| k.to_lowercase());
+            Ok(Value::from(
+                pairs
+                    .into_iter()
+                    .map(|(k, v)| Value::from(vec![Value::from(k), v]))
+                    .collect::<Vec<_>>(),
+            ))
+        },
+    );
+    tera.register_filter(
+        "__attr",
+        |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<Value> {
+            check_accessible(v)?;
+            let name = opt_str(&kwargs, "a0")?.unwrap_or_default();
+            Ok(v.get_from_path(&name)
+                .cloned()
+                .unwrap_or_else(Value::undefined))
+        },
+    );
+    tera.register_filter(
+        "__format",
+        |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<String> {
+            let fmt = must_str(v, "format")?;
+            let mut out = String::new();
+            let mut args = kwargs.iter().map(|(_, v)| v.clone());
+            let mut chars = fmt.chars().peekable();
+            while let Some(c) = chars.next() {
+                if c == '%' {
+                    match chars.next() {
+                        Some('%') => out.push('%'),
+                        Some('s' | 'd' | 'i') => {
+                            out.push_str(&args.next().map(|a| py_str(&a)).unwrap_or_default())
+                        }
+                        Some(o) => {
+                            out.push('%');
+                            out.push(o);
+                        }
+                        None => out.push('%'),
+                    }
+                } else {
+                    out.push(c);
+                }
+            }
+            Ok(out)
+        },
+    );
     // EOLE helpers.
-    tera.register_filter("calc_val", |v: &Value, _: Kwargs, _: &State| -> TeraResult<Value> {
-        check_accessible(v)?;
-        Ok(v.clone())
-    });
-    tera.register_filter("calc_multi_val", |v: &Value, _: Kwargs, _: &State| -> TeraResult<Value> {
-        check_accessible(v)?;
-        Ok(if v.is_array() { v.clone() } else if v.is_none() { Value::from(Vec::<Value>::new()) } else { Value::from(vec![v.clone()]) })
-    });
-    tera.register_filter("concat", |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<String> {
-        check_accessible(v)?;
-        let mut out = py_str(v);
-        for (_, a) in kwargs.iter() {
-            out.push_str(&py_str(a));
-        }
-        Ok(out)
-    });
-    tera.register_filter("normalize_family", |v: &Value, _: Kwargs, _: &State| -> TeraResult<String> {
-        Ok(crate::dictionary::normalize_identifier(&py_str(v)))
-    });
-    tera.register_filter("network_of", |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<String> {
-        let ip = must_str(v, "network_of")?;
-        let mask = opt_str(&kwargs, "a0")?.or(opt_str(&kwargs, "netmask")?).ok_or_else(|| err("`network_of` needs a netmask"))?;
-        let ip: std::net::Ipv4Addr = ip.parse().map_err(|_| err(format!("`{ip}` is not an IPv4 address")))?;
-        let mask: std::net::Ipv4Addr = mask.parse().map_err(|_| err(format!("`{mask}` is not a netmask")))?;
-        Ok(std::net::Ipv4Addr::from(u32::from(ip) & u32::from(mask)).to_string())
-    });
-    tera.register_filter("broadcast_of", |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<String> {
-        let ip = must_str(v, "broadcast_of")?;
-        let mask = opt_str(&kwargs, "a0")?.or(opt_str(&kwargs, "netmask")?).ok_or_else(|| err("`broadcast_of` needs a netmask"))?;
-        let ip: std::net::Ipv4Addr = ip.parse().map_err(|_| err(format!("`{ip}` is not an IPv4 address")))?;
-        let mask: std::net::Ipv4Addr = mask.parse().map_err(|_| err(format!("`{mask}` is not a netmask")))?;
-        Ok(std::net::Ipv4Addr::from(u32::from(ip) | !u32::from(mask)).to_string())
-    });
+    tera.register_filter(
+        "calc_val",
+        |v: &Value, _: Kwargs, _: &State| -> TeraResult<Value> {
+            check_accessible(v)?;
+            Ok(v.clone())
+        },
+    );
+    tera.register_filter(
+        "calc_multi_val",
+        |v: &Value, _: Kwargs, _: &State| -> TeraResult<Value> {
+            check_accessible(v)?;
+            Ok(if v.is_array() {
+                v.clone()
+            } else if v.is_none() {
+                Value::from(Vec::<Value>::new())
+            } else {
+                Value::from(vec![v.clone()])
+            })
+        },
+    );
+    tera.register_filter(
+        "concat",
+        |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<String> {
+            check_accessible(v)?;
+            let mut out = py_str(v);
+            for (_, a) in kwargs.iter() {
+                out.push_str(&py_str(a));
+            }
+            Ok(out)
+        },
+    );
+    tera.register_filter(
+        "normalize_family",
+        |v: &Value, _: Kwargs, _: &State| -> TeraResult<String> {
+            Ok(crate::dictionary::normalize_identifier(&py_str(v)))
+        },
+    );
+    tera.register_filter(
+        "network_of",
+        |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<String> {
+            let ip = must_str(v, "network_of")?;
+            let mask = opt_str(&kwargs, "a0")?
+                .or(opt_str(&kwargs, "netmask")?)
+                .ok_or_else(|| err("`network_of` needs a netmask"))?;
+            let ip: std::net::Ipv4Addr = ip
+                .parse()
+                .map_err(|_| err(format!("`{ip}` is not an IPv4 address")))?;
+            let mask: std::net::Ipv4Addr = mask
+                .parse()
+                .map_err(|_| err(format!("`{mask}` is not a netmask")))?;
+            Ok(std::net::Ipv4Addr::from(u32::from(ip) & u32::from(mask)).to_string())
+        },
+    );
+    tera.register_filter(
+        "broadcast_of",
+        |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<String> {
+            let ip = must_str(v, "broadcast_of")?;
+            let mask = opt_str(&kwargs, "a0")?
+                .or(opt_str(&kwargs, "netmask")?)
+                .ok_or_else(|| err("`broadcast_of` needs a netmask"))?;
+            let ip: std::net::Ipv4Addr = ip
+                .parse()
+                .map_err(|_| err(format!("`{ip}` is not an IPv4 address")))?;
+            let mask: std::net::Ipv4Addr = mask
+                .parse()
+                .map_err(|_| err(format!("`{mask}` is not a netmask")))?;
+            Ok(std::net::Ipv4Addr::from(u32::from(ip) | !u32::from(mask)).to_string())
+        },
+    );
+
+    tera.register_filter(
+        "calc_value",
+        |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<Value> {
+            check_accessible(v)?;
+            let multi = arg(&kwargs, "multi")?.is_some_and(|m| m.is_truthy());
+            if multi && !v.is_array() {
+                return Ok(if v.is_none() {
+                    Value::from(Vec::<Value>::new())
+                } else {
+                    Value::from(vec![v.clone()])
+                });
+            }
+            Ok(v.clone())
+        },
+    );
+    tera.register_filter(
+        "__unknown_filter",
+        |_: &Value, kwargs: Kwargs, _: &State| -> TeraResult<Value> {
+            let name = kwargs.get::<&str>("__f")?.unwrap_or("?");
+            Err(err(format!("no filter named `{name}`")))
+        },
+    );
+    tera.register_test(
+        "__unknown_test",
+        |_: &Value, kwargs: Kwargs, _: &State| -> TeraResult<bool> {
+            let name = kwargs.get::<&str>("__t")?.unwrap_or("?");
+            Err(err(format!("no test named `{name}`")))
+        },
+    );
+    tera.register_function(
+        "__unknown_function",
+        |kwargs: Kwargs, _: &State| -> TeraResult<Value> {
+            let name = kwargs.get::<&str>("__f")?.unwrap_or("?");
+            Err(err(format!("no function named `{name}`")))
+        },
+    );
 
     // Tests.
-    tera.register_test("propertyerror", |v: &Value, _: Kwargs, _: &State| inaccessible_reason(v).is_some());
-    tera.register_test("__true", |v: &Value, _: Kwargs, _: &State| v.as_bool() == Some(true));
-    tera.register_test("__false", |v: &Value, _: Kwargs, _: &State| v.as_bool() == Some(false));
-    tera.register_test("__lower", |v: &Value, _: Kwargs, _: &State| v.as_str().is_some_and(|s| !s.chars().any(char::is_uppercase)));
-    tera.register_test("__upper", |v: &Value, _: Kwargs, _: &State| v.as_str().is_some_and(|s| !s.chars().any(char::is_lowercase)));
-    tera.register_test("__in", |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<bool> {
-        let container = arg(&kwargs, "a0")?.ok_or_else(|| err("`in` needs a container"))?;
-        Ok(match (container.as_array(), container.as_str(), v.as_str()) {
-            (Some(items), _, _) => items.iter().any(|x| py_eq(x, v)),
-            (None, Some(hay), Some(needle)) => hay.contains(needle),
-            _ => false,
-        })
+    tera.register_test("propertyerror", |v: &Value, _: Kwargs, _: &State| {
+        inaccessible_reason(v).is_some()
     });
-    tera.register_test("__sameas", |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<bool> {
-        Ok(arg(&kwargs, "a0")?.is_some_and(|o| o == *v))
+    tera.register_test("__true", |v: &Value, _: Kwargs, _: &State| {
+        v.as_bool() == Some(true)
     });
-    tera.register_test("__eq", |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<bool> {
-        Ok(arg(&kwargs, "a0")?.is_some_and(|o| py_eq(v, &o)))
+    tera.register_test("__false", |v: &Value, _: Kwargs, _: &State| {
+        v.as_bool() == Some(false)
     });
-    tera.register_test("__ne", |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<bool> {
-        Ok(!arg(&kwargs, "a0")?.is_some_and(|o| py_eq(v, &o)))
+    tera.register_test("__lower", |v: &Value, _: Kwargs, _: &State| {
+        v.as_str()
+            .is_some_and(|s| !s.chars().any(char::is_uppercase))
     });
+    tera.register_test("__upper", |v: &Value, _: Kwargs, _: &State| {
+        v.as_str()
+            .is_some_and(|s| !s.chars().any(char::is_lowercase))
+    });
+    tera.register_test(
+        "__in",
+        |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<bool> {
+            let container = arg(&kwargs, "a0")?.ok_or_else(|| err("`in` needs a container"))?;
+            Ok(
+                match (container.as_array(), container.as_str(), v.as_str()) {
+                    (Some(items), _, _) => items.iter().any(|x| py_eq(x, v)),
+                    (None, Some(hay), Some(needle)) => hay.contains(needle),
+                    _ => false,
+                },
+            )
+        },
+    );
+    tera.register_test(
+        "__sameas",
+        |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<bool> {
+            Ok(arg(&kwargs, "a0")?.is_some_and(|o| o == *v))
+        },
+    );
+    tera.register_test(
+        "__eq",
+        |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<bool> {
+            Ok(arg(&kwargs, "a0")?.is_some_and(|o| py_eq(v, &o)))
+        },
+    );
+    tera.register_test(
+        "__ne",
+        |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<bool> {
+            Ok(!arg(&kwargs, "a0")?.is_some_and(|o| py_eq(v, &o)))
+        },
+    );
     for (name, accept) in [
         ("__lt", &[std::cmp::Ordering::Less][..]),
-        ("__le", &[std::cmp::Ordering::Less, std::cmp::Ordering::Equal][..]),
+        (
+            "__le",
+            &[std::cmp::Ordering::Less, std::cmp::Ordering::Equal][..],
+        ),
         ("__gt", &[std::cmp::Ordering::Greater][..]),
-        ("__ge", &[std::cmp::Ordering::Greater, std::cmp::Ordering::Equal][..]),
+        (
+            "__ge",
+            &[std::cmp::Ordering::Greater, std::cmp::Ordering::Equal][..],
+        ),
     ] {
         let accept = accept.to_vec();
-        tera.register_test(name, move |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<bool> {
-            let other = arg(&kwargs, "a0")?.ok_or_else(|| err("comparison needs a value"))?;
-            Ok(compare(v, &other).is_some_and(|o| accept.contains(&o)))
-        });
+        tera.register_test(
+            name,
+            move |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<bool> {
+                let other = arg(&kwargs, "a0")?.ok_or_else(|| err("comparison needs a value"))?;
+                Ok(compare(v, &other).is_some_and(|o| accept.contains(&o)))
+            },
+        );
     }
 }

@@ -11,8 +11,8 @@ use std::fmt;
 
 use tera::{Context, Tera};
 
-pub(crate) use builtins::{inaccessible_reason, INACCESSIBLE};
-pub(crate) use translate::{translate, TranslateError};
+pub(crate) use builtins::{INACCESSIBLE, KNOWN_FILTERS, KNOWN_TESTS};
+pub(crate) use translate::translate;
 
 use crate::dictionary::value::Value;
 
@@ -24,7 +24,7 @@ pub struct Expr {
     /// The Jinja source as written in the dictionary.
     pub source: String,
     /// Dotted names the expression reads.
-    pub(crate) chains: Vec<Vec<String>>,
+    pub chains: Vec<Vec<String>>,
 }
 
 /// Every expression of a schema, compiled once.
@@ -130,7 +130,7 @@ pub(crate) struct ContextBuilder {
 #[derive(Debug)]
 enum Slot {
     Leaf(tera::Value),
-    Map(Vec<(String, Slot)>),
+    Map(Vec<(String, Self)>),
 }
 
 fn insert(level: &mut Vec<(String, Slot)>, path: &[String], value: tera::Value) {
@@ -230,7 +230,10 @@ mod tests {
             &[
                 (&["_", "b"], tera::Value::from(true)),
                 (&["_", "n"], tera::Value::none()),
-                (&["_", "l"], tera::Value::from(vec![tera::Value::from("a"), tera::Value::from(1i64)])),
+                (
+                    &["_", "l"],
+                    tera::Value::from(vec![tera::Value::from("a"), tera::Value::from(1i64)]),
+                ),
                 (&["_", "f"], tera::Value::from(2.0f64)),
             ],
         );
@@ -244,7 +247,10 @@ mod tests {
             &[(&["_", "x"], inaccessible("`x` is disabled"))],
         );
         assert_eq!(out.unwrap(), "disabled");
-        let out = render("{{ _.x }}", &[(&["_", "x"], inaccessible("`x` is disabled"))]);
+        let out = render(
+            "{{ _.x }}",
+            &[(&["_", "x"], inaccessible("`x` is disabled"))],
+        );
         assert!(out.unwrap_err().contains("`x` is disabled"));
     }
 
@@ -254,7 +260,10 @@ mod tests {
             "{% if _.u.startswith('https://') %}{{ _.u.upper() }}{% endif %}|{{ ','.join(_.l) }}|{{ 'a b'.split() }}",
             &[
                 (&["_", "u"], tera::Value::from("https://x")),
-                (&["_", "l"], tera::Value::from(vec![tera::Value::from("p"), tera::Value::from("q")])),
+                (
+                    &["_", "l"],
+                    tera::Value::from(vec![tera::Value::from("p"), tera::Value::from("q")]),
+                ),
             ],
         );
         assert_eq!(out.unwrap(), "HTTPS://X|p,q|['a', 'b']");
@@ -264,7 +273,10 @@ mod tests {
     fn loops_and_filters() {
         let out = render(
             "{% for v in _.l %}{{ loop.index }}={{ v | upper }}\n{% endfor %}{{ _.l | length }} {{ _.l | join(',') }}",
-            &[(&["_", "l"], tera::Value::from(vec![tera::Value::from("p"), tera::Value::from("q")]))],
+            &[(
+                &["_", "l"],
+                tera::Value::from(vec![tera::Value::from("p"), tera::Value::from("q")]),
+            )],
         );
         assert_eq!(out.unwrap(), "1=P\n2=Q\n2 p,q");
     }
@@ -272,6 +284,8 @@ mod tests {
     #[test]
     fn unknown_names_fail_at_render() {
         let err = render("{{ nothing }}", &[]).unwrap_err();
+        assert!(err.contains("undefined"), "{err}");
+        let err = render("{% if nothing.x == 1 %}{% endif %}", &[]).unwrap_err();
         assert!(err.contains("nothing"), "{err}");
     }
 

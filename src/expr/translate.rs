@@ -157,9 +157,35 @@ fn test_mapping(name: &str) -> (&str, &'static [&'static str]) {
 }
 
 const KEYWORDS: &[&str] = &[
-    "and", "or", "not", "in", "is", "if", "else", "elif", "for", "endfor", "endif", "set",
-    "endset", "true", "false", "none", "True", "False", "None", "null", "loop", "recursive",
-    "filter", "endfilter", "raw", "endraw", "break", "continue", "range", "trange",
+    "and",
+    "or",
+    "not",
+    "in",
+    "is",
+    "if",
+    "else",
+    "elif",
+    "for",
+    "endfor",
+    "endif",
+    "set",
+    "endset",
+    "true",
+    "false",
+    "none",
+    "True",
+    "False",
+    "None",
+    "loop",
+    "recursive",
+    "filter",
+    "endfilter",
+    "raw",
+    "endraw",
+    "break",
+    "continue",
+    "range",
+    "trange",
 ];
 
 fn tokenize(body: &str, base: usize) -> Result<Vec<Token>, TranslateError> {
@@ -420,7 +446,7 @@ fn rewrite_methods(tokens: &mut Vec<Token>) -> Result<(), TranslateError> {
                     }
                     break;
                 }
-                _ => {
+                Tok::Op(_) => {
                     return Err(TranslateError {
                         offset: tokens[i].offset,
                         message: format!(
@@ -464,13 +490,13 @@ fn rewrite_calls(tokens: &mut Vec<Token>) -> Result<(), TranslateError> {
             && (tokens[i - 1].tok.is_name("is")
                 || (i > 1 && tokens[i - 1].tok.is_name("not") && tokens[i - 2].tok.is_name("is")));
         let Tok::Name(n) = tokens[i].tok.clone() else {
-            // `is true` / `is false`: tera lexes those as booleans
-            if after_is {
-                if let Tok::Name(_) | Tok::Op(_) | Tok::Num(_) | Tok::Str(_) = tokens[i].tok {}
-            }
             i += 1;
             continue;
         };
+        if n == "not" && i > 0 && tokens[i - 1].tok.is_name("is") {
+            i += 1;
+            continue;
+        }
         let has_args = i + 1 < tokens.len() && tokens[i + 1].tok.is_op("(");
         if after_pipe || after_is {
             let (mapped, names) = if after_pipe {
@@ -479,6 +505,43 @@ fn rewrite_calls(tokens: &mut Vec<Token>) -> Result<(), TranslateError> {
                 test_mapping(&n)
             };
             let mapped = mapped.to_owned();
+            let known = if after_pipe {
+                mapped.starts_with("__") || crate::expr::KNOWN_FILTERS.contains(&mapped.as_str())
+            } else {
+                mapped.starts_with("__") || crate::expr::KNOWN_TESTS.contains(&mapped.as_str())
+            };
+            if !known {
+                // like Jinja2, an unknown filter or test fails only when it runs
+                let (fname, key) = if after_pipe {
+                    ("__unknown_filter", "__f")
+                } else {
+                    ("__unknown_test", "__t")
+                };
+                let at = tokens[i].offset;
+                tokens[i].tok = Tok::Name(fname.to_owned());
+                let label = Token {
+                    tok: Tok::Str(format!("'{n}'")),
+                    offset: at,
+                };
+                if has_args {
+                    let close = matching_close(tokens, i + 1).ok_or_else(|| TranslateError {
+                        offset: tokens[i + 1].offset,
+                        message: "unbalanced parentheses".to_owned(),
+                    })?;
+                    let replacement =
+                        vec![op("(", at), name(key, at), op("=", at), label, op(")", at)];
+                    let len = replacement.len();
+                    tokens.splice(i + 1..=close, replacement);
+                    i += 1 + len;
+                } else {
+                    let replacement =
+                        vec![op("(", at), name(key, at), op("=", at), label, op(")", at)];
+                    let len = replacement.len();
+                    tokens.splice(i + 1..i + 1, replacement);
+                    i += 1 + len;
+                }
+                continue;
+            }
             tokens[i].tok = Tok::Name(mapped.clone());
             if has_args {
                 let close = matching_close(tokens, i + 1).ok_or_else(|| TranslateError {
@@ -492,7 +555,10 @@ fn rewrite_calls(tokens: &mut Vec<Token>) -> Result<(), TranslateError> {
                 i += 1 + len;
                 continue;
             }
-        } else if has_args && !(i > 0 && tokens[i - 1].tok.is_op(".")) {
+        } else if has_args
+            && !(i > 0 && tokens[i - 1].tok.is_op("."))
+            && (!KEYWORDS.contains(&n.as_str()) || n == "range" || n == "trange")
+        {
             let names: &[&str] = match n.as_str() {
                 "range" | "trange" => {
                     let close = matching_close(tokens, i + 1).ok_or_else(|| TranslateError {
@@ -513,7 +579,31 @@ fn rewrite_calls(tokens: &mut Vec<Token>) -> Result<(), TranslateError> {
                         message: format!("the Jinja global `{n}()` is not available in tera"),
                     });
                 }
-                _ => &[],
+                "throw" => &["message"],
+                _ => {
+                    // unknown function: fails when it runs, like Jinja2
+                    let close = matching_close(tokens, i + 1).ok_or_else(|| TranslateError {
+                        offset: tokens[i + 1].offset,
+                        message: "unbalanced parentheses".to_owned(),
+                    })?;
+                    let at = tokens[i].offset;
+                    tokens[i].tok = Tok::Name("__unknown_function".to_owned());
+                    let label = Token {
+                        tok: Tok::Str(format!("'{n}'")),
+                        offset: at,
+                    };
+                    let replacement = vec![
+                        op("(", at),
+                        name("__f", at),
+                        op("=", at),
+                        label,
+                        op(")", at),
+                    ];
+                    let len = replacement.len();
+                    tokens.splice(i + 1..=close, replacement);
+                    i += 1 + len;
+                    continue;
+                }
             };
             let close = matching_close(tokens, i + 1).ok_or_else(|| TranslateError {
                 offset: tokens[i + 1].offset,
@@ -551,7 +641,11 @@ fn rewrite_calls(tokens: &mut Vec<Token>) -> Result<(), TranslateError> {
 }
 
 /// Names read by an expression (not locals, filters, tests, keywords or kwargs).
-fn collect_chains(tokens: &[Token], locals: &HashSet<String>, out: &mut Vec<Vec<String>>) {
+/// Names read by an expression (not locals, filters, tests, keywords or kwargs).
+/// Each use is wrapped in the `__v` filter, which fails on an undefined or
+/// inaccessible value like Jinja2's `StrictUndefined` does, except right
+/// before a test (`x is defined`, `x is propertyerror`).
+fn collect_chains(tokens: &mut Vec<Token>, locals: &HashSet<String>, out: &mut Vec<Vec<String>>) {
     let mut i = 0;
     while i < tokens.len() {
         let Tok::Name(n) = &tokens[i].tok else {
@@ -565,12 +659,13 @@ fn collect_chains(tokens: &[Token], locals: &HashSet<String>, out: &mut Vec<Vec<
                 && i >= 2
                 && tokens[i - 2].tok.is_name("is"))
             || KEYWORDS.contains(&n.as_str())
-            || locals.contains(n)
-            || (i + 1 < tokens.len() && (tokens[i + 1].tok.is_op("(") || tokens[i + 1].tok.is_op("=")));
+            || (i + 1 < tokens.len()
+                && (tokens[i + 1].tok.is_op("(") || tokens[i + 1].tok.is_op("=")));
         if skip {
             i += 1;
             continue;
         }
+        let is_local = locals.contains(n);
         let mut chain = vec![n.clone()];
         let mut j = i + 1;
         while j + 1 < tokens.len() && tokens[j].tok.is_op(".") {
@@ -584,21 +679,75 @@ fn collect_chains(tokens: &[Token], locals: &HashSet<String>, out: &mut Vec<Vec<
                 break;
             }
         }
-        if !out.contains(&chain) {
-            out.push(chain);
+        if !is_local && !out.contains(&chain) {
+            out.push(chain.clone());
         }
-        i = j;
+        let before_test = j < tokens.len() && tokens[j].tok.is_name("is");
+        if before_test {
+            // `a.b.c is defined` must not fail when `a.b` is missing
+            for t in &mut tokens[i..j] {
+                if t.tok.is_op(".") {
+                    t.tok = Tok::Op("?.".to_owned());
+                }
+            }
+            i = j;
+            continue;
+        }
+        let at = tokens[i].offset;
+        let label = Token {
+            tok: Tok::Str(format!("'{}'", chain.join("."))),
+            offset: at,
+        };
+        if chain.len() == 1 && chain[0] == "null" {
+            // `null` is not a Jinja2 literal: an undefined name, not tera's none
+            tokens[i].tok = Tok::Name("__jinja_null".to_owned());
+        }
+        let wrap = [
+            op("|", at),
+            name("__v", at),
+            op("(", at),
+            name("n", at),
+            op("=", at),
+            label,
+            op(")", at),
+            op(")", at),
+        ];
+        let len = wrap.len();
+        tokens.splice(j..j, wrap);
+        tokens.insert(i, op("(", at));
+        i = j + len + 1;
     }
 }
 
 fn render_tokens(tokens: &[Token]) -> String {
     let mut out = String::new();
     for (i, t) in tokens.iter().enumerate() {
-        let glue = i == 0
-            || t.tok.is_op(".")
-            || tokens[i - 1].tok.is_op(".");
-        if !glue {
-            out.push(' ');
+        if i > 0 {
+            let prev = &tokens[i - 1].tok;
+            let call = t.tok.is_op("(")
+                && (matches!(prev, Tok::Name(n) if !KEYWORDS.contains(&n.as_str()) || n == "range")
+                    || prev.is_op(")")
+                    || prev.is_op("]"));
+            let subscript = t.tok.is_op("[")
+                && (matches!(prev, Tok::Name(n) if !KEYWORDS.contains(&n.as_str()))
+                    || prev.is_op(")")
+                    || prev.is_op("]"));
+            let glue = t.tok.is_op(".")
+                || prev.is_op(".")
+                || t.tok.is_op("?.")
+                || prev.is_op("?.")
+                || prev.is_op("(")
+                || prev.is_op("[")
+                || t.tok.is_op(")")
+                || t.tok.is_op("]")
+                || t.tok.is_op(",")
+                || t.tok.is_op("=")
+                || prev.is_op("=")
+                || call
+                || subscript;
+            if !glue {
+                out.push(' ');
+            }
         }
         out.push_str(t.tok.text());
     }
@@ -607,8 +756,18 @@ fn render_tokens(tokens: &[Token]) -> String {
 
 enum Segment<'a> {
     Text(&'a str),
-    Expr { body: &'a str, open: &'a str, close: &'a str, offset: usize },
-    Stmt { body: &'a str, open: &'a str, close: &'a str, offset: usize },
+    Expr {
+        body: &'a str,
+        open: &'a str,
+        close: &'a str,
+        offset: usize,
+    },
+    Stmt {
+        body: &'a str,
+        open: &'a str,
+        close: &'a str,
+        offset: usize,
+    },
     Comment,
     Raw(&'a str),
 }
@@ -633,7 +792,9 @@ fn segments(src: &str) -> Result<Vec<Segment<'_>>, TranslateError> {
             _ => "#}",
         };
         let mut body_start = i + 2;
-        let open_ws = if body_start < bytes.len() && (bytes[body_start] == b'-' || bytes[body_start] == b'+') {
+        let open_ws = if body_start < bytes.len()
+            && (bytes[body_start] == b'-' || bytes[body_start] == b'+')
+        {
             body_start += 1;
             &src[i..body_start]
         } else {
@@ -653,12 +814,20 @@ fn segments(src: &str) -> Result<Vec<Segment<'_>>, TranslateError> {
         let close = &src[body_end..close_start + 2];
         let body = &src[body_start..body_end];
         match kind {
-            b'{' => out.push(Segment::Expr { body, open: open_ws, close, offset: body_start }),
+            b'{' => out.push(Segment::Expr {
+                body,
+                open: open_ws,
+                close,
+                offset: body_start,
+            }),
             b'%' => {
                 if body.trim() == "raw" {
                     // copy everything up to {% endraw %} verbatim
                     let after = close_start + 2;
-                    let Some(end) = src[after..].find("{% endraw %}").or_else(|| src[after..].find("{%- endraw -%}")) else {
+                    let Some(end) = src[after..]
+                        .find("{% endraw %}")
+                        .or_else(|| src[after..].find("{%- endraw -%}"))
+                    else {
                         return Err(TranslateError {
                             offset: i,
                             message: "unclosed `{% raw %}`".to_owned(),
@@ -671,7 +840,12 @@ fn segments(src: &str) -> Result<Vec<Segment<'_>>, TranslateError> {
                     i = rest;
                     continue;
                 }
-                out.push(Segment::Stmt { body, open: open_ws, close, offset: body_start });
+                out.push(Segment::Stmt {
+                    body,
+                    open: open_ws,
+                    close,
+                    offset: body_start,
+                });
             }
             _ => out.push(Segment::Comment),
         }
@@ -756,7 +930,12 @@ pub(crate) fn translate(src: &str) -> Result<Translated, TranslateError> {
                 text.push_str("{% endraw %}");
             }
             Segment::Comment => {}
-            Segment::Expr { body, open, close, offset } => {
+            Segment::Expr {
+                body,
+                open,
+                close,
+                offset,
+            } => {
                 let mut toks = tokenize(body, offset)?;
                 if toks.is_empty() {
                     return Err(TranslateError {
@@ -766,14 +945,19 @@ pub(crate) fn translate(src: &str) -> Result<Translated, TranslateError> {
                 }
                 rewrite_methods(&mut toks)?;
                 rewrite_calls(&mut toks)?;
-                collect_chains(&toks, &locals, &mut chains);
+                collect_chains(&mut toks, &locals, &mut chains);
                 text.push_str(open);
                 text.push_str(" (");
                 text.push_str(&render_tokens(&toks));
                 text.push_str(") | __py ");
                 text.push_str(close);
             }
-            Segment::Stmt { body, open, close, offset } => {
+            Segment::Stmt {
+                body,
+                open,
+                close,
+                offset,
+            } => {
                 let mut toks = tokenize(body, offset)?;
                 let Some(first) = toks.first() else {
                     return Err(TranslateError {
@@ -787,7 +971,9 @@ pub(crate) fn translate(src: &str) -> Result<Translated, TranslateError> {
                     | "extends" | "block" | "autoescape" | "trans" => {
                         return Err(TranslateError {
                             offset: first.offset,
-                            message: format!("the Jinja statement `{keyword}` is not supported by tera"),
+                            message: format!(
+                                "the Jinja statement `{keyword}` is not supported by tera"
+                            ),
                         });
                     }
                     _ => {}
@@ -796,11 +982,19 @@ pub(crate) fn translate(src: &str) -> Result<Translated, TranslateError> {
                 rewrite_calls(&mut toks)?;
                 // Skip the targets of `for`/`set` when looking for variables.
                 let skip = match keyword.as_str() {
-                    "for" => toks.iter().position(|t| t.tok.is_name("in")).map_or(toks.len(), |p| p + 1),
-                    "set" => toks.iter().position(|t| t.tok.is_op("=")).map_or(toks.len(), |p| p + 1),
+                    "for" => toks
+                        .iter()
+                        .position(|t| t.tok.is_name("in"))
+                        .map_or(toks.len(), |p| p + 1),
+                    "set" => toks
+                        .iter()
+                        .position(|t| t.tok.is_op("="))
+                        .map_or(toks.len(), |p| p + 1),
                     _ => 1,
                 };
-                collect_chains(&toks[skip.min(toks.len())..], &locals, &mut chains);
+                let mut tail = toks.split_off(skip.min(toks.len()));
+                collect_chains(&mut tail, &locals, &mut chains);
+                toks.extend(tail);
                 text.push_str(open);
                 text.push(' ');
                 text.push_str(&render_tokens(&toks));
@@ -822,36 +1016,52 @@ mod tests {
 
     #[test]
     fn printed_values_go_through_the_python_printer() {
-        assert_eq!(tr("{{ _.var }}"), "{{ (_.var) | __py }}");
-        assert_eq!(tr("a{{- x -}}b"), "a{{- (x) | __py -}}b");
+        assert_eq!(tr("{{ _.var }}"), "{{ ((_.var | __v(n='_.var'))) | __py }}");
+        assert_eq!(tr("a{{- x -}}b"), "a{{- ((x | __v(n='x'))) | __py -}}b");
+        assert_eq!(
+            tr("{% if x is defined %}{% endif %}"),
+            "{% if x is defined %}{% endif %}"
+        );
     }
 
     #[test]
     fn method_calls_become_filters() {
         assert_eq!(
             tr("{% if _.url.startswith('https') %}x{% endif %}"),
-            "{% if ((_.url) | __m_startswith(a0='https')) %}x{% endif %}"
+            "{% if (((_.url | __v(n='_.url'))) | __m_startswith(a0='https')) %}x{% endif %}"
         );
-        assert_eq!(tr("{{ ','.join(_.l) }}"), "{{ (((',') | __m_join(a0=_.l))) | __py }}");
+        assert_eq!(
+            tr("{{ ','.join(_.l) }}"),
+            "{{ (((',') | __m_join(a0=(_.l | __v(n='_.l'))))) | __py }}"
+        );
         assert_eq!(
             tr("{{ x.split(',')[0].upper() }}"),
-            "{{ (((((x) | __m_split(a0=','))[0]) | __m_upper())) | __py }}"
+            "{{ ((((((x | __v(n='x'))) | __m_split(a0=','))[0]) | __m_upper())) | __py }}"
         );
     }
 
     #[test]
     fn positional_filter_arguments_are_named() {
-        assert_eq!(tr("{{ l | join(', ') }}"), "{{ (l | join(sep=', ')) | __py }}");
+        assert_eq!(
+            tr("{{ l | join(', ') }}"),
+            "{{ ((l | __v(n='l')) | join(sep=', ')) | __py }}"
+        );
         assert_eq!(
             tr("{{ s | replace('a', 'b') }}"),
-            "{{ (s | replace(from='a', to='b')) | __py }}"
+            "{{ ((s | __v(n='s')) | replace(from='a', to='b')) | __py }}"
         );
-        assert_eq!(tr("{{ x | int }}"), "{{ (x | __int) | __py }}");
+        assert_eq!(
+            tr("{{ x | int }}"),
+            "{{ ((x | __v(n='x')) | __int) | __py }}"
+        );
     }
 
     #[test]
     fn tests_and_functions_are_mapped() {
-        assert_eq!(tr("{% if x is true %}{% endif %}"), "{% if x is __true %}{% endif %}");
+        assert_eq!(
+            tr("{% if x is true %}{% endif %}"),
+            "{% if x is __true %}{% endif %}"
+        );
         assert_eq!(
             tr("{% if x is divisibleby(3) %}{% endif %}"),
             "{% if x is divisible_by(divisor=3) %}{% endif %}"
@@ -887,7 +1097,10 @@ mod tests {
     fn unsupported_statements_are_errors_with_offsets() {
         let e = translate("abc{% do x.append(1) %}").unwrap_err();
         assert_eq!(e.offset, 6);
-        assert_eq!(e.message, "the Jinja statement `do` is not supported by tera");
+        assert_eq!(
+            e.message,
+            "the Jinja statement `do` is not supported by tera"
+        );
         let e = translate("{{ x ").unwrap_err();
         assert_eq!(e.message, "unclosed `{{`");
     }
@@ -895,6 +1108,9 @@ mod tests {
     #[test]
     fn comments_and_raw_blocks() {
         assert_eq!(tr("a{# c #}b"), "ab");
-        assert_eq!(tr("{% raw %}{{x}}{% endraw %}"), "{% raw %}{{x}}{% endraw %}");
+        assert_eq!(
+            tr("{% raw %}{{x}}{% endraw %}"),
+            "{% raw %}{{x}}{% endraw %}"
+        );
     }
 }

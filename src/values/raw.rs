@@ -17,7 +17,7 @@ use crate::dictionary::yaml::{self, Yaml, YamlKind};
 #[derive(Debug, Clone, PartialEq)]
 pub enum RawNode {
     Value(Value),
-    Map(Vec<(String, RawNode)>),
+    Map(Vec<(String, Self)>),
     /// A leadership: one mapping per index, keyed by short names.
     Rows(Vec<Vec<(String, Value)>>),
 }
@@ -64,13 +64,20 @@ fn from_yaml(node: &Yaml) -> Option<RawNode> {
             }
             Some(RawNode::Map(out))
         }
-        YamlKind::Seq(items) if items.first().is_some_and(|i| matches!(i.kind, YamlKind::Map(_))) => {
+        YamlKind::Seq(items)
+            if items
+                .first()
+                .is_some_and(|i| matches!(i.kind, YamlKind::Map(_))) =>
+        {
             let mut rows = Vec::new();
             for item in items {
                 let entries = item.as_map()?;
                 let mut row = Vec::new();
                 for e in entries {
-                    row.push((e.key.scalar_text(), crate::dictionary::build_value(&e.value)?));
+                    row.push((
+                        e.key.scalar_text(),
+                        crate::dictionary::build_value(&e.value)?,
+                    ));
                 }
                 rows.push(row);
             }
@@ -88,7 +95,10 @@ fn collect_spans(node: &Yaml, prefix: &str, path: &Arc<PathBuf>, out: &mut HashM
             } else {
                 format!("{prefix}.{}", e.key.scalar_text())
             };
-            out.insert(p.clone(), Span::new(path.clone(), e.key.mark.line, e.key.mark.column));
+            out.insert(
+                p.clone(),
+                Span::new(path.clone(), e.key.mark.line, e.key.mark.column),
+            );
             collect_spans(&e.value, &p, path, out);
         }
     }
@@ -100,8 +110,11 @@ impl RawValues {
         let arc = Arc::new(path.to_owned());
         let doc = yaml::parse(text).map_err(|e| {
             RawError::Invalid(
-                Diagnostic::error(Some(Span::new(arc.clone(), e.mark.line, e.mark.column)), e.message)
-                    .with_source(text),
+                Diagnostic::error(
+                    Some(Span::new(arc.clone(), e.mark.line, e.mark.column)),
+                    e.message,
+                )
+                .with_source(text),
             )
         })?;
         let mut values = Self {
@@ -113,13 +126,24 @@ impl RawValues {
         };
         let invalid = |mark: yaml::Mark, msg: &str| {
             RawError::Invalid(
-                Diagnostic::error(Some(Span::new(arc.clone(), mark.line, mark.column)), msg).with_source(text),
+                Diagnostic::error(Some(Span::new(arc.clone(), mark.line, mark.column)), msg)
+                    .with_source(text),
             )
         };
         match from_yaml(&doc) {
             Some(RawNode::Map(root)) => values.root = root,
-            Some(_) => return Err(invalid(doc.mark, "the values file must be a mapping of families and variables")),
-            None => return Err(invalid(doc.mark, "the values file holds a mapping where a value is expected")),
+            Some(_) => {
+                return Err(invalid(
+                    doc.mark,
+                    "the values file must be a mapping of families and variables",
+                ));
+            }
+            None => {
+                return Err(invalid(
+                    doc.mark,
+                    "the values file holds a mapping where a value is expected",
+                ));
+            }
         }
         collect_spans(&doc, "", &arc, &mut values.spans);
         Ok(values)
@@ -190,7 +214,11 @@ impl RawValues {
     pub(crate) fn flatten(&self) -> HashMap<String, Slot> {
         fn walk(prefix: &str, nodes: &[(String, RawNode)], out: &mut HashMap<String, Slot>) {
             for (k, n) in nodes {
-                let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let p = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 match n {
                     RawNode::Value(v) => {
                         out.insert(p, Slot::Value(v.clone()));
@@ -208,7 +236,9 @@ impl RawValues {
                         for key in keys {
                             let column = rows
                                 .iter()
-                                .map(|row| row.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()))
+                                .map(|row| {
+                                    row.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+                                })
                                 .collect();
                             out.insert(format!("{p}.{key}"), Slot::Column(column));
                         }
@@ -238,27 +268,29 @@ impl RawValues {
     }
 
     fn map_at(&mut self, parents: &[&str]) -> &mut Vec<(String, RawNode)> {
-        let mut level = &mut self.root;
-        for part in parents {
-            let pos = match level.iter().position(|(k, _)| k == part) {
-                Some(p) => {
-                    if !matches!(level[p].1, RawNode::Map(_)) {
-                        level[p].1 = RawNode::Map(Vec::new());
-                    }
-                    p
-                }
-                None => {
-                    level.push(((*part).to_owned(), RawNode::Map(Vec::new())));
-                    level.len() - 1
-                }
+        fn descend<'a>(
+            level: &'a mut Vec<(String, RawNode)>,
+            parents: &[&str],
+        ) -> &'a mut Vec<(String, RawNode)> {
+            let Some((first, rest)) = parents.split_first() else {
+                return level;
             };
-            level = match &mut level[pos].1 {
-                RawNode::Map(children) => children,
-                // just made a map above
-                _ => return level,
+            let pos = if let Some(p) = level.iter().position(|(k, _)| k == first) {
+                p
+            } else {
+                level.push(((*first).to_owned(), RawNode::Map(Vec::new())));
+                level.len() - 1
             };
+            if !matches!(level[pos].1, RawNode::Map(_)) {
+                level[pos].1 = RawNode::Map(Vec::new());
+            }
+            match &mut level[pos].1 {
+                RawNode::Map(children) => descend(children, rest),
+                // replaced by a map just above
+                RawNode::Value(_) | RawNode::Rows(_) => unreachable_map(),
+            }
         }
-        level
+        descend(&mut self.root, parents)
     }
 
     /// Store a value at a path (a variable outside leaderships).
@@ -321,7 +353,7 @@ impl RawValues {
                 level.remove(pos);
                 return true;
             }
-            let removed = match &mut level[pos].1 {
+            match &mut level[pos].1 {
                 RawNode::Map(children) => {
                     let r = remove(children, rest);
                     if children.is_empty() {
@@ -339,8 +371,7 @@ impl RawValues {
                     any
                 }
                 _ => false,
-            };
-            removed
+            }
         }
         let parts: Vec<&str> = path.split('.').collect();
         let removed = remove(&mut self.root, &parts);
@@ -351,7 +382,8 @@ impl RawValues {
     /// The values file text (YAML, stable order, strings quoted).
     #[must_use]
     pub fn to_yaml(&self) -> String {
-        let mut out = String::from("# brise values: what the administrator set (written by brise)\n");
+        let mut out =
+            String::from("# brise values: what the administrator set (written by brise)\n");
         if self.root.is_empty() {
             out.push_str("{}\n");
             return out;
@@ -359,6 +391,11 @@ impl RawValues {
         write_map(&mut out, &self.root, 0);
         out
     }
+}
+
+/// Never called: `descend` turns the slot into a map before matching on it.
+fn unreachable_map() -> &'static mut Vec<(String, RawNode)> {
+    Box::leak(Box::default())
 }
 
 fn yaml_scalar(v: &Value) -> String {
@@ -407,7 +444,8 @@ fn quote(s: &str) -> String {
 
 fn key(k: &str) -> String {
     let plain = !k.is_empty()
-        && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         && !matches!(
             k,
             "true" | "false" | "null" | "True" | "False" | "Null" | "TRUE" | "FALSE" | "NULL" | "~"
@@ -478,12 +516,17 @@ mod tests {
 
     #[test]
     fn nested_values_flatten_to_paths() {
-        let raw = parse("rougail:\n  fam:\n    var: 3\n    list: [a, b]\n  lead:\n    - leader: x\n      follower: 1\n    - leader: y\n");
+        let raw = parse(
+            "rougail:\n  fam:\n    var: 3\n    list: [a, b]\n  lead:\n    - leader: x\n      follower: 1\n    - leader: y\n",
+        );
         let flat = raw.flatten();
         assert_eq!(flat["rougail.fam.var"], Slot::Value(Value::Int(3)));
         assert_eq!(
             flat["rougail.fam.list"],
-            Slot::Value(Value::List(vec![Value::Str("a".into()), Value::Str("b".into())]))
+            Slot::Value(Value::List(vec![
+                Value::Str("a".into()),
+                Value::Str("b".into())
+            ]))
         );
         assert_eq!(
             flat["rougail.lead.follower"],
@@ -494,7 +537,8 @@ mod tests {
 
     #[test]
     fn yaml_round_trips() {
-        let raw = parse("a:\n  b: \"x: y\"\n  c: [1, 2]\n  d: null\nlead:\n  - l: a\n    f: [1, 2]\n");
+        let raw =
+            parse("a:\n  b: \"x: y\"\n  c: [1, 2]\n  d: null\nlead:\n  - l: a\n    f: [1, 2]\n");
         let text = raw.to_yaml();
         let again = parse(&text);
         assert_eq!(again.flatten(), raw.flatten(), "{text}");

@@ -6,13 +6,13 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use crate::dictionary::normalize_identifier;
 use crate::dictionary::schema::{
     Calc, CalcKind, Choices, Default, Dynamic, FamilyKind, Item, Jinja, NodeId, NodeKind, Param,
     Prop, PropertyError, ReturnType, Role, Schema, Selector, Target, VarRef,
 };
 use crate::dictionary::types::{self, Check, VarType};
 use crate::dictionary::value::Value;
-use crate::dictionary::normalize_identifier;
 use crate::expr::{self, ContextBuilder};
 use crate::values::config::{Config, Entry, EntryKind, Issue, IssueKind};
 use crate::values::raw::{RawValues, Slot};
@@ -56,6 +56,8 @@ enum Which {
 }
 
 type Key = (NodeId, u32, u32);
+type PropKey = (NodeId, u32, u32, Which);
+type IdentMemo = Memo<Result<Rc<Vec<String>>, Denied>>;
 
 pub(crate) struct Resolver<'s> {
     pub(crate) schema: &'s Schema,
@@ -64,8 +66,8 @@ pub(crate) struct Resolver<'s> {
     ctxs: Vec<Rc<Vec<String>>>,
     ctx_ids: HashMap<Rc<Vec<String>>, u32>,
     values: HashMap<Key, Memo<Result<Value, Denied>>>,
-    props: HashMap<(NodeId, u32, u32, Which), Memo<Result<bool, String>>>,
-    idents: HashMap<(NodeId, u32), Memo<Result<Rc<Vec<String>>, Denied>>>,
+    props: HashMap<PropKey, Memo<Result<bool, String>>>,
+    idents: HashMap<(NodeId, u32), IdentMemo>,
     user_set: HashMap<Key, bool>,
     dyn_anc: Vec<Rc<Vec<NodeId>>>,
     pub(crate) issues: Vec<Issue>,
@@ -84,11 +86,14 @@ pub(crate) fn convert_user(ty: VarType, v: Value) -> Value {
     match (&ty, v) {
         (_, Value::Str(s)) if s.is_empty() => Value::Null,
         (VarType::Port, Value::Int(i)) => Value::Str(i.to_string()),
-        (VarType::Integer | VarType::UnixPermissions, Value::Str(s)) => match s.trim().parse::<i64>() {
-            Ok(i) => Value::Int(i),
-            Err(_) => Value::Str(s),
-        },
-        (VarType::Integer | VarType::UnixPermissions, Value::Float(f)) if f.is_finite() => {
+        (VarType::Integer | VarType::UnixPermissions, Value::Str(s)) => {
+            match s.trim().parse::<i64>() {
+                Ok(i) => Value::Int(i),
+                Err(_) => Value::Str(s),
+            }
+        }
+        (VarType::Integer | VarType::UnixPermissions, Value::Float(f)) if f.is_finite() =>
+        {
             #[allow(clippy::cast_possible_truncation)]
             Value::Int(f.trunc() as i64)
         }
@@ -96,7 +101,8 @@ pub(crate) fn convert_user(ty: VarType, v: Value) -> Value {
             Ok(f) => Value::Float(f),
             Err(_) => Value::Str(s),
         },
-        (VarType::Float, Value::Int(i)) => {
+        (VarType::Float, Value::Int(i)) =>
+        {
             #[allow(clippy::cast_precision_loss)]
             Value::Float(i as f64)
         }
@@ -179,7 +185,10 @@ impl<'s> Resolver<'s> {
             if is_dyn {
                 k = k.saturating_sub(1);
                 match c.get(k) {
-                    Some(ident) => segments.push(nd.name.replace("{{ identifier }}", &normalize_identifier(ident))),
+                    Some(ident) => segments.push(
+                        nd.name
+                            .replace("{{ identifier }}", &normalize_identifier(ident)),
+                    ),
                     None => segments.push(nd.name.clone()),
                 }
             } else {
@@ -216,7 +225,13 @@ impl<'s> Resolver<'s> {
         }
     }
 
-    fn prop(&mut self, node: NodeId, ctx: u32, idx: Option<usize>, which: Which) -> Result<bool, String> {
+    fn prop(
+        &mut self,
+        node: NodeId,
+        ctx: u32,
+        idx: Option<usize>,
+        which: Which,
+    ) -> Result<bool, String> {
         let Some(prop) = self.prop_of(node, which) else {
             return Ok(false);
         };
@@ -224,6 +239,15 @@ impl<'s> Resolver<'s> {
             Prop::Fixed(b) => return Ok(*b),
             Prop::Calc(c) => c,
         };
+        // a follower's calculated properties exist per index only
+        if idx.is_none()
+            && matches!(
+                self.schema.variable(node).map(|v| v.role),
+                Some(Role::Follower(_))
+            )
+        {
+            return Ok(false);
+        }
         let key = (node, ctx, idx_key(idx), which);
         match self.props.get(&key) {
             Some(Memo::Done(r)) => return r.clone(),
@@ -257,7 +281,13 @@ impl<'s> Resolver<'s> {
         r
     }
 
-    fn eval_prop(&mut self, node: NodeId, ctx: u32, idx: Option<usize>, calc: &'s Calc) -> Result<bool, String> {
+    fn eval_prop(
+        &mut self,
+        node: NodeId,
+        ctx: u32,
+        idx: Option<usize>,
+        calc: &'s Calc,
+    ) -> Result<bool, String> {
         match &calc.kind {
             CalcKind::Variable(r) => {
                 let Some(target) = &r.target else {
@@ -265,7 +295,7 @@ impl<'s> Resolver<'s> {
                 };
                 match self.read_target(node, ctx, idx, target) {
                     Ok(v) => {
-                        if r.propertyerror == PropertyError::Transitive {
+                        if r.propertyerror == PropertyError::Transitive && calc.when.is_none() {
                             return Ok(false);
                         }
                         let (when, inverse) = match &calc.when {
@@ -317,7 +347,12 @@ impl<'s> Resolver<'s> {
     }
 
     /// The reason a node (or one of its families) is disabled, if any.
-    pub(crate) fn disabled_reason(&mut self, node: NodeId, ctx: u32, idx: Option<usize>) -> Result<Option<String>, String> {
+    pub(crate) fn disabled_reason(
+        &mut self,
+        node: NodeId,
+        ctx: u32,
+        idx: Option<usize>,
+    ) -> Result<Option<String>, String> {
         let mut chain = Vec::new();
         let mut cur = Some(node);
         while let Some(n) = cur {
@@ -356,7 +391,9 @@ impl<'s> Resolver<'s> {
             if let NodeKind::Family(f) = &self.schema.node(n).kind {
                 if matches!(f.kind, FamilyKind::Leadership) {
                     if let Some(leader) = f.children.first().copied() {
-                        if leader != node && self.prop(leader, c, None, Which::Hidden).unwrap_or(false) {
+                        if leader != node
+                            && self.prop(leader, c, None, Which::Hidden).unwrap_or(false)
+                        {
                             return true;
                         }
                     }
@@ -390,7 +427,11 @@ impl<'s> Resolver<'s> {
     }
 
     /// The identifiers of a dynamic family in its parent's context.
-    pub(crate) fn identifiers(&mut self, family: NodeId, parent_ctx: u32) -> Result<Rc<Vec<String>>, Denied> {
+    pub(crate) fn identifiers(
+        &mut self,
+        family: NodeId,
+        parent_ctx: u32,
+    ) -> Result<Rc<Vec<String>>, Denied> {
         let key = (family, parent_ctx);
         match self.idents.get(&key) {
             Some(Memo::Done(r)) => return r.clone(),
@@ -407,7 +448,12 @@ impl<'s> Resolver<'s> {
         let r = r.map(Rc::new);
         if let Err(Denied::Error(e)) = &r {
             let path = self.concrete(family, parent_ctx);
-            self.issue(IssueKind::Calculation, path, None, format!("cannot calculate the identifiers: {e}"));
+            self.issue(
+                IssueKind::Calculation,
+                path,
+                None,
+                format!("cannot calculate the identifiers: {e}"),
+            );
         }
         self.idents.insert(key, Memo::Done(r.clone()));
         r
@@ -422,16 +468,18 @@ impl<'s> Resolver<'s> {
             return Ok(Vec::new());
         };
         let mut raw_idents: Vec<Value> = Vec::new();
-        match dynamic {
+        match &**dynamic {
             Dynamic::List(items) => {
                 for item in items {
                     match item {
                         Item::Value(v) => raw_idents.push(v.clone()),
-                        Item::Calc(c) => raw_idents.push(self.eval_calc(family, ctx, None, c, false, VarType::String)?),
+                        Item::Calc(c) => {
+                            raw_idents.push(self.eval_calc(family, ctx, None, c, false)?)
+                        }
                     }
                 }
             }
-            Dynamic::Calc(c) => match self.eval_calc(family, ctx, None, c, true, VarType::String)? {
+            Dynamic::Calc(c) => match self.eval_calc(family, ctx, None, c, true)? {
                 Value::List(items) => raw_idents = items,
                 Value::Null => {}
                 other => raw_idents.push(other),
@@ -460,11 +508,19 @@ impl<'s> Resolver<'s> {
 
     /// Whether the value of a variable instance comes from the values file.
     pub(crate) fn is_user_set(&self, node: NodeId, ctx: u32, idx: Option<usize>) -> bool {
-        self.user_set.get(&(node, ctx, idx_key(idx))).copied().unwrap_or(false)
+        self.user_set
+            .get(&(node, ctx, idx_key(idx)))
+            .copied()
+            .unwrap_or(false)
     }
 
     /// The value of a variable instance (for a follower without index: the column).
-    pub(crate) fn value(&mut self, node: NodeId, ctx: u32, idx: Option<usize>) -> Result<Value, Denied> {
+    pub(crate) fn value(
+        &mut self,
+        node: NodeId,
+        ctx: u32,
+        idx: Option<usize>,
+    ) -> Result<Value, Denied> {
         let key = (node, ctx, idx_key(idx));
         match self.values.get(&key) {
             Some(Memo::Done(r)) => return r.clone(),
@@ -494,10 +550,18 @@ impl<'s> Resolver<'s> {
         r
     }
 
-    fn compute_value(&mut self, node: NodeId, ctx: u32, idx: Option<usize>) -> Result<Value, Denied> {
+    fn compute_value(
+        &mut self,
+        node: NodeId,
+        ctx: u32,
+        idx: Option<usize>,
+    ) -> Result<Value, Denied> {
         let schema: &'s Schema = self.schema;
         let Some(var) = schema.variable(node) else {
-            return Err(Denied::Missing(format!("`{}` is a family", schema.node(node).path)));
+            return Err(Denied::Missing(format!(
+                "`{}` is a family",
+                schema.node(node).path
+            )));
         };
         if let (Role::Follower(leader), None) = (var.role, idx) {
             let len = self.leader_len(leader, ctx)?;
@@ -541,59 +605,90 @@ impl<'s> Resolver<'s> {
         };
         let raw = match (var.role, slot, idx) {
             (Role::Follower(_), Slot::Column(col), Some(i)) => col.get(i).cloned().flatten()?,
-            (Role::Follower(_), Slot::Value(Value::List(items)), Some(i)) => items.get(i).cloned()?,
+            (Role::Follower(_), Slot::Value(Value::List(items)), Some(i)) => {
+                items.get(i).cloned()?
+            }
             (Role::Follower(_), _, _) => return None,
-            (Role::Leader, Slot::Column(col), _) => Value::List(col.into_iter().map(Option::unwrap_or_default).collect()),
+            (Role::Leader, Slot::Column(col), _) => {
+                Value::List(col.into_iter().map(Option::unwrap_or_default).collect())
+            }
             (_, Slot::Value(v), _) => v,
             (_, Slot::Column(_), _) => {
-                self.issue(IssueKind::InvalidValue, path, idx, "a list of rows is given but the variable is not a leader".to_owned());
+                self.issue(
+                    IssueKind::InvalidValue,
+                    path,
+                    idx,
+                    "a list of rows is given but the variable is not a leader".to_owned(),
+                );
                 return None;
             }
         };
-        let value = if own_multi {
-            match raw {
-                Value::List(items) => Value::List(items.into_iter().map(|v| convert_user(var.ty, v)).collect()),
-                Value::Null => Value::List(Vec::new()),
-                other => {
-                    self.issue(IssueKind::InvalidValue, path, idx, format!(
+        let value =
+            if own_multi {
+                match raw {
+                    Value::List(items) => {
+                        Value::List(items.into_iter().map(|v| convert_user(var.ty, v)).collect())
+                    }
+                    Value::Null => Value::List(Vec::new()),
+                    other => {
+                        self.issue(IssueKind::InvalidValue, path, idx, format!(
                         "the value `{}` is not a list but the variable is multi, it is ignored",
                         other.display()
                     ));
-                    return None;
+                        return None;
+                    }
                 }
-            }
-        } else {
-            match raw {
-                Value::List(items) => {
-                    self.issue(IssueKind::InvalidValue, path, idx, format!(
+            } else {
+                match raw {
+                    Value::List(items) => {
+                        self.issue(IssueKind::InvalidValue, path, idx, format!(
                         "the value `[{}]` is a list but the variable is not multi, it is ignored",
                         Value::List(items).display()
                     ));
-                    return None;
+                        return None;
+                    }
+                    other => convert_user(var.ty, other),
                 }
-                other => convert_user(var.ty, other),
-            }
-        };
+            };
         match self.check_value(node, ctx, idx, &value) {
             Ok(()) => Some(value),
             Err(reason) => {
-                self.issue(IssueKind::InvalidValue, path, idx, format!("{reason}, it is ignored"));
+                self.issue(
+                    IssueKind::InvalidValue,
+                    path,
+                    idx,
+                    format!("{reason}, it is ignored"),
+                );
                 None
             }
         }
     }
 
     /// Type, choices and regexp checks of a value (warnings are issues too).
-    pub(crate) fn check_value(&mut self, node: NodeId, ctx: u32, idx: Option<usize>, value: &Value) -> Result<(), String> {
+    pub(crate) fn check_value(
+        &mut self,
+        node: NodeId,
+        ctx: u32,
+        idx: Option<usize>,
+        value: &Value,
+    ) -> Result<(), String> {
         let schema: &'s Schema = self.schema;
         let Some(var) = schema.variable(node) else {
             return Ok(());
         };
         let items: Vec<&Value> = match value {
-            Value::List(items) if var.multi && !(matches!(var.role, Role::Follower(_)) && !var.submulti) => items.iter().collect(),
+            Value::List(items)
+                if var.multi && (!matches!(var.role, Role::Follower(_)) || var.submulti) =>
+            {
+                items.iter().collect()
+            }
             other => vec![other],
         };
-        let choices = if var.choices.is_some() { Some(self.choices(node, ctx, idx)?) } else { None };
+        let choices = if var.choices.is_some() {
+            Some(self.choices(node, ctx, idx)?)
+        } else {
+            None
+        };
         for item in items {
             if item.is_null() {
                 continue;
@@ -602,16 +697,49 @@ impl<'s> Resolver<'s> {
                 Check::Valid => {}
                 Check::Warning(w) => {
                     let path = self.concrete(node, ctx);
-                    self.issue(IssueKind::Warning, path, idx, format!("`{}` {w}", item.display()));
+                    self.issue(
+                        IssueKind::Warning,
+                        path,
+                        idx,
+                        format!("`{}` {w}", item.display()),
+                    );
+                }
+                Check::Invalid(reason) if var.warnings => {
+                    let path = self.concrete(node, ctx);
+                    self.issue(
+                        IssueKind::Warning,
+                        path,
+                        idx,
+                        format!(
+                            "`{}` is an invalid {}, {reason}",
+                            item.display(),
+                            var.type_name
+                        ),
+                    );
                 }
                 Check::Invalid(reason) => {
-                    return Err(format!("`{}` is an invalid {}, {reason}", item.display(), var.type_name));
+                    return Err(format!(
+                        "`{}` is an invalid {}, {reason}",
+                        item.display(),
+                        var.type_name
+                    ));
                 }
             }
             if let Some(choices) = &choices {
-                if !choices.iter().any(|c| c == item || (c.py_eq(item) && std::mem::discriminant(c) == std::mem::discriminant(item))) {
-                    let list: Vec<String> = choices.iter().map(|c| format!("`{}`", c.python_str())).collect();
-                    return Err(format!("`{}` is not one of the choices {}", item.display(), list.join(", ")));
+                if !choices.iter().any(|c| {
+                    c == item
+                        || (c.py_eq(item)
+                            && std::mem::discriminant(c) == std::mem::discriminant(item))
+                }) {
+                    let list: Vec<String> = choices
+                        .iter()
+                        .map(|c| format!("`{}`", c.python_str()))
+                        .collect();
+                    return Err(format!(
+                        "`{}` is not one of the choices {}",
+                        item.display(),
+                        list.join(", ")
+                    ));
                 }
             }
             if let (Some(re), Value::Str(s)) = (&var.regexp, item) {
@@ -624,7 +752,12 @@ impl<'s> Resolver<'s> {
     }
 
     /// The resolved choices of a variable.
-    pub(crate) fn choices(&mut self, node: NodeId, ctx: u32, idx: Option<usize>) -> Result<Vec<Value>, String> {
+    pub(crate) fn choices(
+        &mut self,
+        node: NodeId,
+        ctx: u32,
+        idx: Option<usize>,
+    ) -> Result<Vec<Value>, String> {
         let schema: &'s Schema = self.schema;
         let Some(var) = schema.variable(node) else {
             return Ok(Vec::new());
@@ -636,12 +769,18 @@ impl<'s> Resolver<'s> {
                 for item in items {
                     match item {
                         Item::Value(v) => out.push(v.clone()),
-                        Item::Calc(c) => out.push(self.eval_calc(node, ctx, idx, c, false, var.ty).map_err(|d| d.message())?),
+                        Item::Calc(c) => out.push(
+                            self.eval_calc(node, ctx, idx, c, false)
+                                .map_err(|d| d.message())?,
+                        ),
                     }
                 }
                 out
             }
-            Some(Choices::Calc(c)) => match self.eval_calc(node, ctx, idx, c, true, var.ty).map_err(|d| d.message())? {
+            Some(Choices::Calc(c)) => match self
+                .eval_calc(node, ctx, idx, c, true)
+                .map_err(|d| d.message())?
+            {
                 Value::List(items) => items,
                 Value::Null => Vec::new(),
                 other => vec![other],
@@ -654,14 +793,25 @@ impl<'s> Resolver<'s> {
         Ok(out)
     }
 
-    fn default_value(&mut self, node: NodeId, ctx: u32, idx: Option<usize>) -> Result<Value, Denied> {
+    fn default_value(
+        &mut self,
+        node: NodeId,
+        ctx: u32,
+        idx: Option<usize>,
+    ) -> Result<Value, Denied> {
         let schema: &'s Schema = self.schema;
         let Some(var) = schema.variable(node) else {
             return Ok(Value::Null);
         };
         let is_follower = matches!(var.role, Role::Follower(_));
         let own_multi = if is_follower { var.submulti } else { var.multi };
-        let empty = || if own_multi { Value::List(Vec::new()) } else { Value::Null };
+        let empty = || {
+            if own_multi {
+                Value::List(Vec::new())
+            } else {
+                Value::Null
+            }
+        };
         match &var.default {
             Default::None => Ok(if is_follower {
                 var.default_multi.clone().unwrap_or_else(empty)
@@ -670,7 +820,7 @@ impl<'s> Resolver<'s> {
             }),
             Default::Value(v) => Ok(v.clone()),
             Default::Calc(c) => {
-                let v = self.eval_calc(node, ctx, idx, c, own_multi, var.ty)?;
+                let v = self.eval_calc(node, ctx, idx, c, own_multi)?;
                 Ok(match v {
                     Value::Null if own_multi => Value::List(Vec::new()),
                     other => other,
@@ -681,7 +831,12 @@ impl<'s> Resolver<'s> {
                 for item in items {
                     match item {
                         Item::Value(v) => out.push(v.clone()),
-                        Item::Calc(c) => out.push(self.eval_calc(node, ctx, idx, c, false, var.ty)?),
+                        Item::Calc(c) => {
+                            if self.absent_optional(node, ctx, idx, c) {
+                                continue;
+                            }
+                            out.push(self.eval_calc(node, ctx, idx, c, false)?);
+                        }
                     }
                 }
                 Ok(Value::List(out))
@@ -689,15 +844,69 @@ impl<'s> Resolver<'s> {
         }
     }
 
+    /// Whether a list item is an optional variable calculation whose source is absent.
+    fn absent_optional(
+        &mut self,
+        node: NodeId,
+        ctx: u32,
+        idx: Option<usize>,
+        calc: &'s Calc,
+    ) -> bool {
+        let CalcKind::Variable(r) = &calc.kind else {
+            return false;
+        };
+        if !r.optional || r.default.is_some() {
+            return false;
+        }
+        match &r.target {
+            None => true,
+            Some(t) => matches!(self.read_ref(node, ctx, idx, r, t), Err(Denied::Missing(_))),
+        }
+    }
+
+    /// Read the source of a variable calculation, honouring a calculated identifier.
+    fn read_ref(
+        &mut self,
+        node: NodeId,
+        ctx: u32,
+        idx: Option<usize>,
+        r: &'s VarRef,
+        t: &Target,
+    ) -> Result<Value, Denied> {
+        let Some(calc) = &r.identifier else {
+            return self.read_target(node, ctx, idx, t);
+        };
+        let ident = self.eval_calc(node, ctx, idx, calc, false)?;
+        if ident.is_null() {
+            return Ok(Value::Null);
+        }
+        let mut target = t.clone();
+        if let Some(pos) = target
+            .selectors
+            .iter()
+            .rposition(|s| *s == Selector::Current)
+        {
+            target.selectors[pos] = Selector::Fixed(normalize_identifier(&ident.python_str()));
+        }
+        self.read_target(node, ctx, idx, &target)
+    }
+
     // ----------------------------------------------------------- calculations
 
     /// Evaluate a value calculation (default, choices, identifiers).
-    fn eval_calc(&mut self, node: NodeId, ctx: u32, idx: Option<usize>, calc: &'s Calc, multi: bool, ty: VarType) -> Result<Value, Denied> {
+    fn eval_calc(
+        &mut self,
+        node: NodeId,
+        ctx: u32,
+        idx: Option<usize>,
+        calc: &'s Calc,
+        multi: bool,
+    ) -> Result<Value, Denied> {
         match &calc.kind {
             CalcKind::Variable(r) => {
                 let v = match &r.target {
                     None => Value::Null,
-                    Some(t) => match self.read_target(node, ctx, idx, t) {
+                    Some(t) => match self.read_ref(node, ctx, idx, r, t) {
                         Ok(v) => v,
                         Err(Denied::Disabled(m) | Denied::Missing(m)) => {
                             if r.propertyerror == PropertyError::Raise && !r.optional {
@@ -716,7 +925,10 @@ impl<'s> Resolver<'s> {
                 Ok(v)
             }
             CalcKind::Jinja(j) => {
-                let text = self.render(node, ctx, idx, j, None).map_err(Denied::Error)?;
+                let text = self
+                    .render(node, ctx, idx, j, None)
+                    .map_err(Denied::Error)?;
+                let ty = j.convert;
                 if multi {
                     let mut out = Vec::new();
                     for line in text.split('\n') {
@@ -738,15 +950,25 @@ impl<'s> Resolver<'s> {
     fn eval_simple(&mut self, node: NodeId, ctx: u32, idx: Option<usize>, calc: &'s Calc) -> Value {
         match &calc.kind {
             CalcKind::Identifier(n) => self.identifier(ctx, *n).map_or(Value::Null, Value::Str),
-            CalcKind::Index => idx.map_or(Value::Null, |i| Value::Int(i64::try_from(i).unwrap_or(0))),
+            CalcKind::Index => {
+                idx.map_or(Value::Null, |i| Value::Int(i64::try_from(i).unwrap_or(0)))
+            }
             CalcKind::Namespace(s) => Value::Str(s.clone()),
-            CalcKind::Information { name, variable } => self.information(node, ctx, name, variable.as_ref()),
+            CalcKind::Information { name, variable } => {
+                self.information(node, ctx, name, variable.as_ref())
+            }
             CalcKind::Variable(_) | CalcKind::Jinja(_) => Value::Null,
         }
     }
 
     /// Informations Rougail attaches to a variable (`help`, `type`, …); unknown ones are null.
-    fn information(&mut self, _node: NodeId, _ctx: u32, name: &str, variable: Option<&Target>) -> Value {
+    fn information(
+        &mut self,
+        _node: NodeId,
+        _ctx: u32,
+        name: &str,
+        variable: Option<&Target>,
+    ) -> Value {
         let Some(t) = variable else {
             return Value::Null;
         };
@@ -754,20 +976,43 @@ impl<'s> Resolver<'s> {
         match name {
             "help" => n.help.clone().map_or(Value::Null, Value::Str),
             "description" | "doc" => Value::Str(n.description.clone()),
-            "type" => self.schema.variable(t.node).map_or(Value::Null, |v| Value::Str(v.type_name.clone())),
+            "type" => self
+                .schema
+                .variable(t.node)
+                .map_or(Value::Null, |v| Value::Str(v.type_name.clone())),
             "tags" => Value::List(n.tags.iter().cloned().map(Value::Str).collect()),
-            "examples" => self.schema.variable(t.node).map_or(Value::Null, |v| Value::List(v.examples.clone())),
-            "test" => self.schema.variable(t.node).map_or(Value::Null, |v| Value::List(v.test.clone())),
+            "examples" => self
+                .schema
+                .variable(t.node)
+                .map_or(Value::Null, |v| Value::List(v.examples.clone())),
+            "test" => self
+                .schema
+                .variable(t.node)
+                .map_or(Value::Null, |v| Value::List(v.test.clone())),
             _ => Value::Null,
         }
     }
 
     /// Read a referenced variable from a caller's context.
-    pub(crate) fn read_target(&mut self, caller: NodeId, ctx: u32, idx: Option<usize>, target: &Target) -> Result<Value, Denied> {
+    pub(crate) fn read_target(
+        &mut self,
+        caller: NodeId,
+        ctx: u32,
+        idx: Option<usize>,
+        target: &Target,
+    ) -> Result<Value, Denied> {
         self.read_at(caller, ctx, idx, target, 0, Vec::new())
     }
 
-    fn read_at(&mut self, caller: NodeId, ctx: u32, idx: Option<usize>, target: &Target, k: usize, partial: Vec<String>) -> Result<Value, Denied> {
+    fn read_at(
+        &mut self,
+        caller: NodeId,
+        ctx: u32,
+        idx: Option<usize>,
+        target: &Target,
+        k: usize,
+        partial: Vec<String>,
+    ) -> Result<Value, Denied> {
         let anc = self.dyn_anc[target.node.index()].clone();
         if k >= anc.len() {
             let tctx = self.ctx_id(partial);
@@ -775,10 +1020,19 @@ impl<'s> Resolver<'s> {
         }
         let d = anc[k];
         let pctx = self.ctx_id(partial.clone());
-        match target.selectors.get(k).cloned().unwrap_or(Selector::Current) {
+        match target
+            .selectors
+            .get(k)
+            .cloned()
+            .unwrap_or(Selector::Current)
+        {
             Selector::Fixed(name) => {
                 let idents = self.identifiers(d, pctx)?;
-                let Some(ident) = idents.iter().find(|i| normalize_identifier(i) == name || **i == name).cloned() else {
+                let Some(ident) = idents
+                    .iter()
+                    .find(|i| normalize_identifier(i) == name || **i == name)
+                    .cloned()
+                else {
                     return Err(Denied::Missing(format!(
                         "`{}` (no instance `{name}` of `{}`)",
                         self.schema.node(target.node).path,
@@ -813,22 +1067,40 @@ impl<'s> Resolver<'s> {
         }
     }
 
-    fn read_final(&mut self, caller: NodeId, ctx: u32, idx: Option<usize>, node: NodeId, tctx: u32) -> Result<Value, Denied> {
-        if let Some(reason) = self.disabled_reason(node, tctx, None).map_err(Denied::Error)? {
+    fn read_final(
+        &mut self,
+        caller: NodeId,
+        ctx: u32,
+        idx: Option<usize>,
+        node: NodeId,
+        tctx: u32,
+    ) -> Result<Value, Denied> {
+        if let Some(reason) = self
+            .disabled_reason(node, tctx, None)
+            .map_err(Denied::Error)?
+        {
             return Err(Denied::Disabled(reason));
         }
         let schema: &'s Schema = self.schema;
         let Some(var) = schema.variable(node) else {
-            return Err(Denied::Missing(format!("`{}` is a family", schema.node(node).path)));
+            return Err(Denied::Missing(format!(
+                "`{}` is a family",
+                schema.node(node).path
+            )));
         };
-        let same_leadership = tctx == ctx && schema.node(caller).parent == schema.node(node).parent && schema.variable(caller).is_some();
+        let same_leadership = tctx == ctx
+            && schema.node(caller).parent == schema.node(node).parent
+            && schema.variable(caller).is_some();
         match (var.role, idx) {
             (Role::Leader, Some(i)) if same_leadership => match self.value(node, tctx, None)? {
                 Value::List(items) => Ok(items.get(i).cloned().unwrap_or(Value::Null)),
                 other => Ok(other),
             },
             (Role::Follower(_), Some(i)) if same_leadership => {
-                if let Some(reason) = self.disabled_reason(node, tctx, Some(i)).map_err(Denied::Error)? {
+                if let Some(reason) = self
+                    .disabled_reason(node, tctx, Some(i))
+                    .map_err(Denied::Error)?
+                {
                     return Err(Denied::Disabled(reason));
                 }
                 self.value(node, tctx, Some(i))
@@ -837,18 +1109,28 @@ impl<'s> Resolver<'s> {
         }
     }
 
-    /// Render a jinja calculation (`own` overrides the caller's own value, for validators).
-    pub(crate) fn render(&mut self, node: NodeId, ctx: u32, idx: Option<usize>, j: &'s Jinja, own: Option<&Value>) -> Result<String, String> {
+    /// Render a jinja calculation (`own` overrides the caller's own value for
+    /// validators: the item being checked, and the whole value for `whole` params).
+    pub(crate) fn render(
+        &mut self,
+        node: NodeId,
+        ctx: u32,
+        idx: Option<usize>,
+        j: &'s Jinja,
+        own: Option<(&Value, &Value)>,
+    ) -> Result<String, String> {
         let mut b = ContextBuilder::default();
         for (chain, r) in &j.vars {
             let Some(t) = &r.target else { continue };
-            if let (Some(v), true) = (own, t.node == node) {
-                b.insert(chain, expr::to_tera(v));
+            if let (Some((item, _)), true) = (own, t.node == node) {
+                b.insert(chain, expr::to_tera(item));
                 continue;
             }
             match self.read_target(node, ctx, idx, t) {
                 Ok(v) => b.insert(chain, expr::to_tera(&v)),
-                Err(Denied::Disabled(m)) => b.insert(chain, expr::inaccessible(&format!("cannot read {m}"))),
+                Err(Denied::Disabled(m)) => {
+                    b.insert(chain, expr::inaccessible(&format!("cannot read {m}")))
+                }
                 Err(Denied::Missing(_)) => {}
                 Err(Denied::Error(e)) => return Err(e),
             }
@@ -862,8 +1144,8 @@ impl<'s> Resolver<'s> {
                 Param::Value(v) => b.insert(&key, expr::to_tera(v)),
                 Param::Variable(r) => {
                     let Some(t) = &r.target else { continue };
-                    if let (Some(v), true) = (own, t.node == node) {
-                        b.insert(&key, expr::to_tera(v));
+                    if let (Some((item, whole)), true) = (own, t.node == node) {
+                        b.insert(&key, expr::to_tera(if r.whole { whole } else { item }));
                         continue;
                     }
                     match self.read_target(node, ctx, if r.whole { None } else { idx }, t) {
@@ -890,7 +1172,10 @@ impl<'s> Resolver<'s> {
                         b.insert(&key, tera::Value::from(i));
                     }
                 }
-                Param::Information { name: info, variable } => {
+                Param::Information {
+                    name: info,
+                    variable,
+                } => {
                     let v = self.information(node, ctx, info, variable.as_ref());
                     b.insert(&key, expr::to_tera(&v));
                 }
@@ -902,43 +1187,73 @@ impl<'s> Resolver<'s> {
         schema.engine().render(e, &b.build())
     }
 
-    /// Run the validators of a variable on its value; returns (errors, warnings).
-    pub(crate) fn validate(&mut self, node: NodeId, ctx: u32, idx: Option<usize>, value: &Value) -> (Vec<String>, Vec<String>) {
+    /// Run the validators of a variable on its value (each item of a multi,
+    /// nulls skipped); returns (errors, warnings).
+    pub(crate) fn validate(
+        &mut self,
+        node: NodeId,
+        ctx: u32,
+        idx: Option<usize>,
+        value: &Value,
+    ) -> (Vec<String>, Vec<String>) {
         let schema: &'s Schema = self.schema;
         let mut errors = Vec::new();
         let mut warnings = Vec::new();
         let Some(var) = schema.variable(node) else {
             return (errors, warnings);
         };
+        let own_multi = match var.role {
+            Role::Follower(_) => var.submulti,
+            _ => var.multi,
+        };
+        let items: Vec<(Option<usize>, &Value)> = match value {
+            Value::List(list) if own_multi && !matches!(var.role, Role::Follower(_)) => {
+                list.iter().enumerate().map(|(i, v)| (Some(i), v)).collect()
+            }
+            other => vec![(idx, other)],
+        };
         for calc in &var.validators {
-            let CalcKind::Jinja(j) = &calc.kind else { continue };
-            match self.render(node, ctx, idx, j, Some(value)) {
-                Ok(text) => {
-                    let invalid = match j.return_type {
-                        ReturnType::String => !text.is_empty() && text != "None",
-                        ReturnType::Boolean => text.eq_ignore_ascii_case("true"),
-                    };
-                    if invalid {
-                        let msg = match (&calc.description, j.return_type) {
-                            (Some(d), ReturnType::Boolean) => d.clone(),
-                            (_, ReturnType::String) => text,
-                            (None, ReturnType::Boolean) => "invalid value".to_owned(),
+            let CalcKind::Jinja(j) = &calc.kind else {
+                continue;
+            };
+            for (i, item) in &items {
+                if item.is_null() {
+                    continue;
+                }
+                match self.render(node, ctx, *i, j, Some((item, value))) {
+                    Ok(text) => {
+                        let invalid = match j.return_type {
+                            ReturnType::String => !text.is_empty() && text != "None",
+                            ReturnType::Boolean => text.eq_ignore_ascii_case("true"),
                         };
-                        if calc.warnings {
-                            warnings.push(msg);
-                        } else {
-                            errors.push(msg);
+                        if invalid {
+                            let msg = match (&calc.description, j.return_type) {
+                                (Some(d), ReturnType::Boolean) => d.clone(),
+                                (_, ReturnType::String) => text,
+                                (None, ReturnType::Boolean) => "invalid value".to_owned(),
+                            };
+                            if calc.warnings {
+                                warnings.push(msg);
+                            } else {
+                                errors.push(msg);
+                            }
                         }
                     }
+                    Err(e) => errors.push(format!("cannot run a validator: {e}")),
                 }
-                Err(e) => errors.push(format!("cannot run a validator: {e}")),
             }
         }
         (errors, warnings)
     }
 
     /// Unique and non-empty checks of a multi value.
-    pub(crate) fn multi_checks(&mut self, node: NodeId, ctx: u32, idx: Option<usize>, value: &Value) -> Vec<String> {
+    pub(crate) fn multi_checks(
+        &mut self,
+        node: NodeId,
+        ctx: u32,
+        idx: Option<usize>,
+        value: &Value,
+    ) -> Vec<String> {
         let schema: &'s Schema = self.schema;
         let mut out = Vec::new();
         let Some(var) = schema.variable(node) else {
@@ -980,10 +1295,6 @@ impl<'s> Resolver<'s> {
         out
     }
 
-    pub(crate) fn raw_values(&self) -> &RawValues {
-        self.raw_values
-    }
-
     // -------------------------------------------------------------- the walk
 
     /// Resolve everything into a [`Config`].
@@ -991,7 +1302,12 @@ impl<'s> Resolver<'s> {
         // evaluate in static dependency order to keep the recursion shallow
         let order = self.schema.data().order.clone();
         for id in order {
-            if self.dyn_anc[id.index()].is_empty() && !matches!(self.schema.variable(id).map(|v| v.role), Some(Role::Follower(_))) {
+            if self.dyn_anc[id.index()].is_empty()
+                && !matches!(
+                    self.schema.variable(id).map(|v| v.role),
+                    Some(Role::Follower(_))
+                )
+            {
                 if let Ok(None) = self.disabled_reason(id, 0, None) {
                     let _ = self.value(id, 0, None);
                 }
@@ -1011,7 +1327,12 @@ impl<'s> Resolver<'s> {
                 ));
             }
         }
-        Config::new(self.schema.clone(), entries, std::mem::take(&mut self.issues), self.raw_values.clone())
+        Config::new(
+            self.schema.clone(),
+            entries,
+            std::mem::take(&mut self.issues),
+            self.raw_values.clone(),
+        )
     }
 
     fn walk(&mut self, node: NodeId, ctx: u32, parent: Option<usize>, out: &mut Vec<Entry>) {
@@ -1020,9 +1341,8 @@ impl<'s> Resolver<'s> {
         match &n.kind {
             NodeKind::Family(f) => {
                 if let FamilyKind::Dynamic(_) = f.kind {
-                    let idents = match self.identifiers(node, ctx) {
-                        Ok(i) => i,
-                        Err(_) => return,
+                    let Ok(idents) = self.identifiers(node, ctx) else {
+                        return;
                     };
                     for ident in idents.iter() {
                         let mut c = (*self.ctx(ctx)).clone();
@@ -1038,13 +1358,17 @@ impl<'s> Resolver<'s> {
         }
     }
 
-    fn walk_family(&mut self, node: NodeId, ctx: u32, parent: Option<usize>, identifier: Option<String>, out: &mut Vec<Entry>) {
+    fn walk_family(
+        &mut self,
+        node: NodeId,
+        ctx: u32,
+        parent: Option<usize>,
+        identifier: Option<String>,
+        out: &mut Vec<Entry>,
+    ) {
         let schema: &'s Schema = self.schema;
         let path = self.concrete(node, ctx);
-        let disabled = match self.prop(node, ctx, None, Which::Disabled) {
-            Ok(d) => d,
-            Err(_) => true,
-        };
+        let disabled = self.prop(node, ctx, None, Which::Disabled).unwrap_or(true);
         let hidden = self.hidden(node, ctx, None);
         let index = out.len();
         out.push(Entry {
@@ -1064,6 +1388,12 @@ impl<'s> Resolver<'s> {
             choices: None,
         });
         if disabled {
+            // keep the static subtree, marked disabled, so `get` can say why
+            if let Some(f) = schema.family(node) {
+                for child in f.children.clone() {
+                    self.walk_disabled(child, ctx, Some(index), out);
+                }
+            }
             return;
         }
         if let Some(f) = schema.family(node) {
@@ -1073,14 +1403,63 @@ impl<'s> Resolver<'s> {
         }
     }
 
-    fn walk_variable(&mut self, node: NodeId, ctx: u32, parent: Option<usize>, out: &mut Vec<Entry>) {
+    /// Entries under a disabled family: marked disabled, nothing evaluated;
+    /// dynamic families (whose instances cannot be known) are left out.
+    fn walk_disabled(
+        &mut self,
+        node: NodeId,
+        ctx: u32,
+        parent: Option<usize>,
+        out: &mut Vec<Entry>,
+    ) {
         let schema: &'s Schema = self.schema;
-        let Some(var) = schema.variable(node) else { return };
-        let path = self.concrete(node, ctx);
-        let disabled = match self.prop(node, ctx, None, Which::Disabled) {
-            Ok(d) => d,
-            Err(_) => true,
+        let n = schema.node(node);
+        let kind = match &n.kind {
+            NodeKind::Family(f) if matches!(f.kind, FamilyKind::Dynamic(_)) => return,
+            NodeKind::Family(_) => EntryKind::Family,
+            NodeKind::Variable(v) => match v.role {
+                Role::Leader => EntryKind::Leader,
+                Role::Follower(_) => EntryKind::Follower,
+                Role::Plain => EntryKind::Variable,
+            },
         };
+        let index = out.len();
+        out.push(Entry {
+            node,
+            path: self.concrete(node, ctx),
+            parent,
+            identifier: None,
+            identifiers: (*self.ctx(ctx)).clone(),
+            disabled: true,
+            hidden: false,
+            frozen: false,
+            mandatory: false,
+            user_set: false,
+            kind,
+            value: Value::Null,
+            rows_disabled: Vec::new(),
+            choices: None,
+        });
+        if let Some(f) = schema.family(node) {
+            for child in f.children.clone() {
+                self.walk_disabled(child, ctx, Some(index), out);
+            }
+        }
+    }
+
+    fn walk_variable(
+        &mut self,
+        node: NodeId,
+        ctx: u32,
+        parent: Option<usize>,
+        out: &mut Vec<Entry>,
+    ) {
+        let schema: &'s Schema = self.schema;
+        let Some(var) = schema.variable(node) else {
+            return;
+        };
+        let path = self.concrete(node, ctx);
+        let disabled = self.prop(node, ctx, None, Which::Disabled).unwrap_or(true);
         let hidden = self.hidden(node, ctx, None);
         let frozen = self.frozen(node, ctx, None) || hidden;
         let mut entry = Entry {
@@ -1109,7 +1488,10 @@ impl<'s> Resolver<'s> {
         }
         // a follower disabled because its leader is
         if let Role::Follower(leader) = var.role {
-            if self.prop(leader, ctx, None, Which::Disabled).unwrap_or(true) {
+            if self
+                .prop(leader, ctx, None, Which::Disabled)
+                .unwrap_or(true)
+            {
                 entry.disabled = true;
                 out.push(entry);
                 return;
@@ -1155,14 +1537,28 @@ impl<'s> Resolver<'s> {
     }
 
     /// Validators, unique/empty and mandatory checks of a resolved value.
-    fn check_entry(&mut self, node: NodeId, ctx: u32, idx: Option<usize>, path: &str, value: &Value) {
+    fn check_entry(
+        &mut self,
+        node: NodeId,
+        ctx: u32,
+        idx: Option<usize>,
+        path: &str,
+        value: &Value,
+    ) {
         let schema: &'s Schema = self.schema;
-        let Some(var) = schema.variable(node) else { return };
+        let Some(var) = schema.variable(node) else {
+            return;
+        };
         let user_set = self.is_user_set(node, ctx, idx);
         if !user_set {
             // computed values are checked too (a calculation may produce an invalid value)
             if let Err(reason) = self.check_value(node, ctx, idx, value) {
-                self.issue(IssueKind::InvalidValue, path.to_owned(), idx, reason);
+                self.issue(
+                    IssueKind::Calculation,
+                    path.to_owned(),
+                    idx,
+                    format!("the calculated value is invalid: {reason}"),
+                );
             }
         }
         for msg in self.multi_checks(node, ctx, idx, value) {
