@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(
     name = "brise",
-    version,
+    version = crate::version::VERSION,
     propagate_version = true,
     max_term_width = 100
 )]
@@ -160,6 +160,8 @@ pub struct SetArgs {
     /// Variable path.
     pub variable: String,
     /// New value (several for a multi-valued variable).
+    // `id = "value"`: the id `values` is the global `--values FILE`, and two
+    // arguments sharing an id make clap panic when `set` is parsed.
     #[arg(
         id = "value",
         value_name = "VALUE",
@@ -193,6 +195,21 @@ pub struct GenConfigArgs {
     /// Print unified diffs of what changes.
     #[arg(long)]
     pub diff: bool,
+    /// The nginx program used to check (`nginx -t`) and reload the nginx files.
+    #[arg(
+        long,
+        value_name = "PROGRAM",
+        env = "BRISE_NGINX",
+        default_value = "nginx"
+    )]
+    pub nginx: PathBuf,
+    /// nginx main configuration file (resolved under --root); the candidate
+    /// files are checked in a copy of its directory.
+    #[arg(long, value_name = "FILE", default_value = "/etc/nginx/nginx.conf")]
+    pub nginx_conf: PathBuf,
+    /// Write the files but reload no service.
+    #[arg(long)]
+    pub no_reload: bool,
 }
 
 #[derive(Debug, Args)]
