@@ -768,3 +768,41 @@ async fn one_plan_drives_docker_and_lxc_and_moves_a_container_between_them() {
     assert_eq!(plan.changes().count(), 2, "{plan}");
     assert!(env.runtime.list_managed().await.unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs lxc"]
+async fn an_application_that_runs_to_completion_leaves_its_output_and_is_stopped() {
+    let env = Env::new();
+    let mut hello = env.httpd("hello");
+    hello.image.repository = "brise-demo/hello-world".to_owned();
+    hello.image.tag = "latest".to_owned();
+    let (plan, _) = env
+        .converge(std::slice::from_ref(&hello), &Options::default())
+        .await;
+    assert_eq!(actions(&plan), [(hello.name.clone(), Action::Create)]);
+    let mut state = env.state(&hello.name).await;
+    for _ in 0..50 {
+        if state == Some(ContainerState::Stopped) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        state = env.state(&hello.name).await;
+    }
+    assert_eq!(state, Some(ContainerState::Stopped));
+    let tail = env.runtime.log_tail(&hello.name, 50).unwrap();
+    assert!(
+        tail.iter()
+            .any(|l| l == "console.log: Hello from brise-demo/hello-world!"),
+        "{tail:?}"
+    );
+    // LXC keeps no exit status: unlike Docker's `completed`, it is started again.
+    let prepared = env
+        .prepare(std::slice::from_ref(&hello), &Options::default())
+        .await;
+    assert_eq!(
+        prepared.plan.entries[0].reasons,
+        [Reason::NotRunning {
+            state: ContainerState::Stopped
+        }]
+    );
+}
