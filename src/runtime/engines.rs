@@ -36,7 +36,8 @@ impl Engines {
         let docker_host = std::env::var("DOCKER_HOST").ok();
         let endpoint = endpoint_from(docker_host.as_deref());
         let docker = if wants(Technology::Docker) {
-            Some(DockerRuntime::connect(&endpoint).await?)
+            // Needed: start the Docker service when the local socket does not answer.
+            Some(DockerRuntime::connect_or_start(&endpoint).await?)
         } else if docker_host.is_some() || answers(Path::new(DEFAULT_SOCKET)) {
             // Not needed: only to see (and remove) brise's undeclared
             // containers, so never by starting a stopped Docker service.
