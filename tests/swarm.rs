@@ -16,6 +16,8 @@ mod swarm_common;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
+use brise::app::Failure;
+use brise::commands::reconfigure::{Generate, Log, Request, pipeline, swarm_services};
 use brise::containers::{ContainerSpec, ImageRef, Mount, Technology};
 use brise::reconcile::{
     self, Action, ApplyOptions, Conflict, Images, Options, Plan, Reason, Report, Silent, Status,
@@ -703,4 +705,114 @@ async fn a_missing_socket_is_an_unreachable_engine() {
         matches!(error, RuntimeError::EngineUnreachable { .. }),
         "{error:?}"
     );
+}
+
+/// reconfigure's log, kept.
+#[derive(Default)]
+struct Lines(std::sync::Mutex<Vec<String>>);
+
+impl Log for Lines {
+    fn line(&self, line: &str) {
+        self.0.lock().unwrap().push(line.to_owned());
+    }
+}
+
+impl Lines {
+    fn take(&self) -> String {
+        std::mem::take(&mut *self.0.lock().unwrap()).join("\n")
+    }
+}
+
+/// gen_config stand-in: nothing to render.
+struct NoFiles;
+
+impl Generate for NoFiles {
+    fn generate(&mut self, _dry_run: bool) -> Result<String, Failure> {
+        Ok(String::new())
+    }
+}
+
+// See: #8
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs docker"]
+async fn reconfigure_with_the_swarm_engine_warns_plans_converges_and_records() {
+    let _swarm = Swarm::join();
+    let runtime = connect(PublishMode::Ingress).await;
+    let name = unique("pipeline");
+    let _cleanup = ServiceCleanup(name.clone());
+    let dir = tempfile::Builder::new()
+        .prefix("brise-t-swarm-pipeline-")
+        .tempdir()
+        .unwrap();
+    let values = dir.path().join("values.yml");
+    brise::output::atomic::write(&values, b"containers: {}\n", None).unwrap();
+    let request = |dry_run: bool| Request {
+        dry_run,
+        json: false,
+        options: Options::default(),
+        parallel: 4,
+        hooks_dir: dir.path().join("hooks"),
+        values: values.clone(),
+        stamp: "20260101T000000Z".to_owned(),
+    };
+    let mut worker = spec(&name, "busybox");
+    worker.replicas = 2;
+    worker.ports.push(loopback_port(80, nginx::free_port()));
+    let log = Lines::default();
+
+    // Swarm's checks first: a name Swarm refuses stops everything.
+    let dotted = spec("brise-t-swarm.dotted", "busybox");
+    match swarm_services(&[worker.clone(), dotted], runtime.options(), &log) {
+        Err(Failure::Invalid(error)) => {
+            let text = format!("{error:#}");
+            assert!(
+                text.contains("`brise-t-swarm.dotted`: Swarm service names"),
+                "{text}"
+            );
+            assert!(text.ends_with("nothing was changed"), "{text}");
+        }
+        other => panic!("{other:?}"),
+    }
+    log.take();
+    let services = swarm_services(std::slice::from_ref(&worker), runtime.options(), &log).unwrap();
+    assert!(
+        log.take().contains("warning: container `")
+            && services[0].ports[0].host_ip.is_unspecified(),
+        "the loopback port is warned about and published on every address"
+    );
+
+    // A dry run plans the service and creates nothing.
+    pipeline(&request(true), &services, &runtime, &mut NoFiles, &log)
+        .await
+        .unwrap();
+    assert!(
+        log.take()
+            .contains(&format!("create     {name}: not present"))
+    );
+    assert!(!service_exists(&name));
+
+    // The run creates it and records the values as applied; the next does nothing.
+    pipeline(&request(false), &services, &runtime, &mut NoFiles, &log)
+        .await
+        .unwrap();
+    assert!(log.take().contains(&format!("create     {name}: done")));
+    assert_eq!(
+        status_of(&runtime, &name)
+            .await
+            .map(|s| (s.running, s.desired)),
+        Some((2, 2))
+    );
+    assert!(dir.path().join("values.applied.yml").is_file());
+    pipeline(&request(false), &services, &runtime, &mut NoFiles, &log)
+        .await
+        .unwrap();
+    assert!(
+        log.take()
+            .contains("nothing to do: 1 container as declared")
+    );
+
+    pipeline(&request(false), &[], &runtime, &mut NoFiles, &log)
+        .await
+        .unwrap();
+    assert!(!service_exists(&name));
 }
