@@ -106,9 +106,22 @@ impl Renderer {
                 );
             }
         }
-        // Add one at a time so each syntax error is reported against its own file.
-        for (name, text) in &templates {
-            if let Err(error) = tera.add_raw_template(name, text) {
+        // All at once, so templates can extend or include each other in any order.
+        if let Err(error) =
+            tera.add_raw_templates(templates.iter().map(|(n, t)| (n.as_str(), t.as_str())))
+        {
+            // Parse each alone to report every syntax error against its own
+            // file; a missing parent only shows in the batch error.
+            let before = errors.len();
+            for (name, text) in &templates {
+                let mut alone = Tera::default();
+                if let Err(error) = alone.add_raw_template(name, text) {
+                    if !matches!(error.kind(), tera::ErrorKind::MissingParent { .. }) {
+                        errors.push(diagnostic(&origins, &error, None));
+                    }
+                }
+            }
+            if errors.len() == before {
                 errors.push(diagnostic(&origins, &error, None));
             }
         }
@@ -716,5 +729,63 @@ site:
             .render(&containers())
             .unwrap();
         assert_eq!(rendered.files[0].contents, "hello");
+    }
+}
+#[cfg(test)]
+mod inheritance_tests {
+    use std::path::PathBuf;
+
+    use serde_json::json;
+
+    use super::super::configuration::TreeConfiguration;
+    use super::super::template_set::{TemplateFile, TemplateSet};
+    use super::Renderer;
+
+    fn set(files: &[(&str, &str)]) -> TemplateSet {
+        TemplateSet::from_files(
+            files
+                .iter()
+                .map(|(name, text)| TemplateFile {
+                    directory: 0,
+                    name: (*name).to_owned(),
+                    path: PathBuf::from(*name),
+                    text: (*text).to_owned(),
+                })
+                .collect(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_missing_parent_template_is_reported() {
+        let error = Renderer::new(&set(&[
+            ("c.yml", "x:\n  source: child.tera\n  target: /x\n"),
+            ("child.tera", "{% extends \"gone.tera\" %}"),
+        ]))
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "error: template 'child.tera' is inheriting from 'gone.tera', which doesn't exist or isn't loaded"
+        );
+    }
+
+    #[test]
+    fn a_template_may_extend_or_include_one_that_sorts_after_it() {
+        let files = [
+            ("c.yml", "x:\n  source: a-child.tera\n  target: /x\n"),
+            (
+                "a-child.tera",
+                "{% extends \"z-base.tera\" %}{% block body %}child {% include \"z-part.tera\" %}{% endblock %}",
+            ),
+            ("z-base.tera", "[{% block body %}{% endblock %}]"),
+            ("z-part.tera", "part"),
+        ];
+        let set = set(&files);
+        let config = TreeConfiguration {
+            tree: json!({}),
+            dynamic: vec![],
+        };
+        let rendered = Renderer::new(&set).unwrap().render(&config).unwrap();
+        assert_eq!(rendered.files[0].contents, "[child part]");
     }
 }
