@@ -15,13 +15,14 @@ use serde::Serialize;
 
 use crate::app::{Failure, Settings};
 use crate::applied;
-use crate::cli::ReconfigureArgs;
-use crate::containers::ContainerSpec;
+use crate::cli::{EngineArg, ReconfigureArgs};
+use crate::containers::{ContainerSpec, Engine};
 use crate::hooks::{self, Phase};
 use crate::reconcile::{
     self, ApplyOptions, Entry, Images, Options, Outcome, Plan, PrepareError, Reporter, Status,
 };
 use crate::runtime::engines::Engines;
+use crate::runtime::swarm::{self, PublishMode, SwarmOptions};
 use crate::runtime::{PullEvent, PullProgress, Runtime, host, lxc};
 
 /// What the operator asked for.
@@ -336,6 +337,49 @@ fn acquire_lock(_settings: &Settings) -> Result<RunLock, Failure> {
 struct Loaded {
     desired: Vec<ContainerSpec>,
     generate: Box<dyn Generate>,
+    /// Where the Docker containers run (`containers::engine`).
+    engine: Engine,
+    /// How Swarm publishes ports (`swarm::publish_mode`).
+    swarm_publish_mode: PublishMode,
+}
+
+impl From<EngineArg> for Engine {
+    fn from(engine: EngineArg) -> Self {
+        match engine {
+            EngineArg::Docker => Self::Docker,
+            EngineArg::Swarm => Self::Swarm,
+        }
+    }
+}
+
+/// The Swarm services of the declared Docker containers: Swarm's errors
+/// (service names) stop the run before anything changes; its warnings
+/// (loopback publishing, node-local data, host-mode replicas) are printed.
+///
+/// # Errors
+/// [`Failure::Invalid`] listing every container Swarm cannot run.
+pub fn swarm_services(
+    desired: &[ContainerSpec],
+    options: &SwarmOptions,
+    log: &dyn Log,
+) -> Result<Vec<ContainerSpec>, Failure> {
+    let checked = swarm::check(desired, options);
+    for warning in &checked.warnings {
+        log.line(&format!("warning: {warning}"));
+    }
+    if checked.errors.is_empty() {
+        Ok(swarm::services(desired))
+    } else {
+        Err(Failure::invalid(anyhow!(
+            "{}\nnothing was changed",
+            checked
+                .errors
+                .iter()
+                .map(|error| format!("error: {error}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        )))
+    }
 }
 
 /// Load dictionaries and values, validate them and the containers.
@@ -368,7 +412,15 @@ fn stamp_now() -> String {
 pub fn run(settings: &Settings, args: &ReconfigureArgs) -> Result<(), Failure> {
     let _lock = acquire_lock(settings)?;
     let loaded = load(settings, &args.root)?;
-    let desired = loaded.desired;
+    let engine = args.engine.map_or(loaded.engine, Engine::from);
+    let swarm_options = SwarmOptions {
+        publish_mode: loaded.swarm_publish_mode,
+        ..SwarmOptions::default()
+    };
+    let desired = match engine {
+        Engine::Docker => loaded.desired,
+        Engine::Swarm => swarm_services(&loaded.desired, &swarm_options, &Stdout)?,
+    };
     check_engines(&desired)?;
     let request = Request::from_args(settings, args, stamp_now());
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -379,7 +431,11 @@ pub fn run(settings: &Settings, args: &ReconfigureArgs) -> Result<(), Failure> {
         .map_err(Failure::system)?;
     let mut generate = loaded.generate;
     runtime.block_on(async {
-        let engines = Engines::connect(&desired).await.map_err(Failure::system)?;
+        let engines = match engine {
+            Engine::Docker => Engines::connect(&desired).await,
+            Engine::Swarm => Engines::connect_swarm(&desired, swarm_options).await,
+        }
+        .map_err(Failure::system)?;
         let routed = engines.routed(&desired);
         pipeline(&request, &desired, &routed, generate.as_mut(), &Stdout).await
     })
