@@ -365,12 +365,25 @@ fn diagnostic(
     let Some(report) = report else {
         return Diagnostic::error(None, format!("{}{context}", message_of(error)));
     };
-    let message = format!(
-        "{}{context}",
-        lowercase_first(report.message().trim()).replace(". Available ", "; available ")
-    );
     let span = report.span();
-    match origins.get(report.filename()) {
+    let origin = origins.get(report.filename());
+    // Name what was being rendered (`this.ports[0].host_prt`): tera's message
+    // does not always say.
+    let expression = match (error.kind(), origin) {
+        (tera::ErrorKind::RenderingError(_), Some(Origin::File(source))) => {
+            expression_at(&source.text, span.range.clone())
+        }
+        _ => None,
+    };
+    let text = lowercase_first(report.message().trim()).replace(". Available ", "; available ");
+    let message = match expression {
+        Some(expression) if text == "tried to render a variable that is undefined" => {
+            format!("`{expression}` is not defined{context}")
+        }
+        Some(expression) => format!("`{expression}`: {text}{context}"),
+        None => format!("{text}{context}"),
+    };
+    match origin {
         Some(Origin::File(source)) => Diagnostic::error(
             Some(Span::new(
                 Arc::clone(&source.path),
@@ -397,6 +410,22 @@ fn diagnostic(
         }
         None => Diagnostic::error(None, format!("`{}`: {message}", report.filename())),
     }
+}
+
+/// The variable expression around a span (`this.ports[0].host_prt` when tera
+/// points at `host_prt`).
+fn expression_at(text: &str, range: std::ops::Range<usize>) -> Option<String> {
+    let part = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']');
+    let before = text.get(..range.start)?;
+    let start = before
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| part(*c))
+        .last()
+        .map_or(range.start, |(i, _)| i);
+    let expression = text.get(start..range.end)?.trim();
+    (!expression.is_empty() && !expression.contains('\n') && expression.len() <= 100)
+        .then(|| expression.to_owned())
 }
 
 /// The message of an error and of its causes, joined.
