@@ -146,6 +146,15 @@ fn the_compose_export_is_accepted_by_docker_compose_config() {
     assert_eq!(shop["restart"], "no", "a string, not the YAML 1.1 boolean");
     assert_eq!(shop["deploy"]["replicas"], 2);
     assert_eq!(
+        shop["deploy"]["update_config"],
+        json!({"parallelism": 1, "delay": "2s", "failure_action": "rollback",
+               "monitor": "5s", "max_failure_ratio": 0.0, "order": "start-first"})
+    );
+    assert_eq!(
+        shop["deploy"]["restart_policy"],
+        json!({"condition": "none", "delay": "5s"})
+    );
+    assert_eq!(
         shop["deploy"]["placement"]["constraints"],
         json!(["node.labels.site==lyon"])
     );
