@@ -28,14 +28,14 @@ impl From<ExportFormat> for Target {
 /// Load dictionaries and values; a configuration with errors exports nothing
 /// (every error is printed with its location, exit 1).
 fn load_configuration(settings: &Settings) -> Result<Config, Failure> {
-    let (_, raw, config) = loading::configuration(settings)?;
+    let (schema, raw, config) = loading::configuration(settings)?;
     let errors: Vec<_> = config.errors().collect();
     if errors.is_empty() {
         return Ok(config);
     }
     let mut err = std::io::stderr().lock();
     for issue in &errors {
-        let _ = writeln!(err, "{}", loading::issue_diagnostic(&raw, issue));
+        let _ = writeln!(err, "{}", loading::issue_diagnostic(&schema, &raw, issue));
     }
     let _ = writeln!(
         err,
