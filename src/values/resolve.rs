@@ -17,6 +17,7 @@ use crate::dictionary::value::Value;
 use crate::expr::{self, ContextBuilder};
 use crate::values::config::{Config, Entry, EntryKind, Issue, IssueKind};
 use crate::values::raw::{RawValues, Slot};
+use crate::values::SECRET_MASK;
 
 const NO_INDEX: u32 = u32::MAX;
 /// Deepest chain of calculations followed before giving up (bounded stack).
@@ -743,6 +744,12 @@ impl<'s> Resolver<'s> {
             if item.is_null() {
                 continue;
             }
+            // A secret is never written into a message, even when refused.
+            let shown = if var.is_secret() {
+                SECRET_MASK.to_owned()
+            } else {
+                item.display()
+            };
             match types::check(var.ty, &var.params, item) {
                 Check::Valid => {}
                 Check::Warning(w) => {
@@ -751,7 +758,7 @@ impl<'s> Resolver<'s> {
                         IssueKind::Warning,
                         path,
                         idx,
-                        format!("`{}` {w}", item.display()),
+                        format!("`{shown}` {w}"),
                     );
                 }
                 Check::Invalid(reason) if var.warnings => {
@@ -760,17 +767,12 @@ impl<'s> Resolver<'s> {
                         IssueKind::Warning,
                         path,
                         idx,
-                        format!(
-                            "`{}` is an invalid {}, {reason}",
-                            item.display(),
-                            var.type_name
-                        ),
+                        format!("`{shown}` is an invalid {}, {reason}", var.type_name),
                     );
                 }
                 Check::Invalid(reason) => {
                     return Err(format!(
-                        "`{}` is an invalid {}, {reason}",
-                        item.display(),
+                        "`{shown}` is an invalid {}, {reason}",
                         var.type_name
                     ));
                 }
@@ -786,15 +788,14 @@ impl<'s> Resolver<'s> {
                         .map(|c| format!("`{}`", c.python_str()))
                         .collect();
                     return Err(format!(
-                        "`{}` is not one of the choices {}",
-                        item.display(),
+                        "`{shown}` is not one of the choices {}",
                         list.join(", ")
                     ));
                 }
             }
             if let (Some(re), Value::Str(s)) = (&var.regexp, item) {
                 if !re.regex.is_match(s).unwrap_or(false) {
-                    return Err(format!("`{s}` does not match the regexp `{}`", re.source));
+                    return Err(format!("`{shown}` does not match the regexp `{}`", re.source));
                 }
             }
         }
