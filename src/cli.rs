@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(
     name = "brise",
-    version,
+    version = crate::version::VERSION,
     propagate_version = true,
     max_term_width = 100
 )]
@@ -160,7 +160,15 @@ pub struct SetArgs {
     /// Variable path.
     pub variable: String,
     /// New value (several for a multi-valued variable).
-    #[arg(required_unless_present = "default", conflicts_with = "default", num_args = 0..)]
+    // `id = "value"`: the id `values` is the global `--values FILE`, and two
+    // arguments sharing an id make clap panic when `set` is parsed.
+    #[arg(
+        id = "value",
+        value_name = "VALUE",
+        required_unless_present = "default",
+        conflicts_with = "default",
+        num_args = 0..
+    )]
     pub values: Vec<String>,
     /// Return the variable to its default value.
     #[arg(long)]

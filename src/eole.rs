@@ -74,6 +74,46 @@ mod tests {
         );
     }
 
+    // See: #7 (CreoleSet panicked: `set`'s values and the global `--values` shared an id)
+    #[test]
+    fn eole_argument_shapes_parse_into_their_brise_commands() {
+        use clap::Parser as _;
+
+        use crate::cli::{Cli, Command};
+
+        let parse = |argv: &[&str]| Cli::try_parse_from(rewrite_args(args(argv))).unwrap();
+        match parse(&["/usr/sbin/CreoleSet", "containers.names", "a", "b"]).command {
+            Command::Set(set) => {
+                assert_eq!(set.variable, "containers.names");
+                assert_eq!(set.values, ["a", "b"]);
+                assert!(!set.default);
+            }
+            other => panic!("CreoleSet parsed as {other:?}"),
+        }
+        match parse(&["CreoleSet", "containers.engine", "--default"]).command {
+            Command::Set(set) => assert!(set.default && set.values.is_empty()),
+            other => panic!("CreoleSet --default parsed as {other:?}"),
+        }
+        match parse(&["CreoleGet", "containers.engine"]).command {
+            Command::Get(get) => assert_eq!(get.variable.as_deref(), Some("containers.engine")),
+            other => panic!("CreoleGet parsed as {other:?}"),
+        }
+        match parse(&["CreoleGet", "--list"]).command {
+            Command::Get(get) => assert!(get.list),
+            other => panic!("CreoleGet --list parsed as {other:?}"),
+        }
+        match parse(&["gen_config", "--dry-run"]).command {
+            Command::GenConfig(gen_config) => assert!(gen_config.dry_run),
+            other => panic!("gen_config parsed as {other:?}"),
+        }
+        match parse(&["reconfigure", "--dry-run"]).command {
+            Command::Reconfigure(reconfigure) => assert!(reconfigure.dry_run),
+            other => panic!("reconfigure parsed as {other:?}"),
+        }
+        let cli = parse(&["CreoleSet", "--values", "/tmp/v.yml", "a.b", "c"]);
+        assert_eq!(cli.global.values, std::path::Path::new("/tmp/v.yml"));
+    }
+
     #[test]
     fn brise_itself_is_left_alone() {
         let argv = args(&["/usr/sbin/brise", "show", "--json"]);

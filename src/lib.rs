@@ -10,6 +10,7 @@
 //! shell around them.
 
 pub mod app;
+pub mod applied;
 pub mod cli;
 pub mod command;
 pub mod commands;
@@ -18,9 +19,11 @@ pub mod diagnostic;
 pub mod dictionary;
 pub mod eole;
 pub mod export;
+pub mod hooks;
 pub mod output;
 pub mod reconcile;
 pub mod render;
 pub mod runtime;
 pub mod values;
+pub mod version;
 pub mod web;

@@ -1,8 +1,397 @@
-//! `brise reconfigure`.
+//! `brise reconfigure`, in EOLE's order: lock → load and validate → plan the
+//! containers (observe, host ports, every pull) → `preservice` hooks →
+//! `pretemplate` → gen_config → `posttemplate` → converge the containers →
+//! `postservice` → record `values.applied.yml`. Nothing changes before every
+//! check passed; a failure names its step and keeps the previous record.
+//! [`pipeline`] is the part after loading, with the engine and gen_config as
+//! parameters so that tests drive it with a fake engine.
+
+use std::collections::BTreeSet;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use anyhow::{Context, anyhow};
+use serde::Serialize;
 
 use crate::app::{Failure, Settings};
+use crate::applied;
 use crate::cli::ReconfigureArgs;
+use crate::containers::{ContainerSpec, Technology};
+use crate::hooks::{self, Phase};
+use crate::reconcile::{
+    self, ApplyOptions, Entry, Images, Options, Outcome, Plan, PrepareError, Reporter, Status,
+};
+use crate::runtime::docker::{DockerRuntime, endpoint_from};
+use crate::runtime::{PullEvent, PullProgress, Runtime, host};
 
-pub fn run(_settings: &Settings, _args: &ReconfigureArgs) -> Result<(), Failure> {
-    Err(super::not_yet("reconfigure"))
+/// What the operator asked for.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub dry_run: bool,
+    pub json: bool,
+    pub options: Options,
+    pub parallel: usize,
+    /// Root of the hook directories (`<dir>/<phase>.d`).
+    pub hooks_dir: PathBuf,
+    /// The values file (recorded as applied on success).
+    pub values: PathBuf,
+    /// UTC time stamp naming backups (`20261122T153000Z`).
+    pub stamp: String,
+}
+
+impl Request {
+    #[must_use]
+    pub fn from_args(settings: &Settings, args: &ReconfigureArgs, stamp: String) -> Self {
+        Self {
+            dry_run: args.dry_run,
+            json: args.json,
+            options: Options {
+                fresh: args.fresh.iter().cloned().collect(),
+                fresh_all: args.fresh_all,
+                recreate: args.recreate.iter().cloned().collect(),
+            },
+            parallel: args.parallel.max(1),
+            hooks_dir: settings.hooks_dir.clone(),
+            values: settings.values.clone(),
+            stamp,
+        }
+    }
+}
+
+/// gen_config as the pipeline sees it: render and install (or, on a dry run,
+/// only plan) the files; a printable summary of what changed.
+pub trait Generate {
+    /// # Errors
+    /// The files are invalid or cannot be installed.
+    fn generate(&mut self, dry_run: bool) -> Result<String, Failure>;
+}
+
+/// Where the pipeline writes what it does (the terminal, the web form's log).
+pub trait Log: Send + Sync {
+    fn line(&self, line: &str);
+}
+
+/// Standard output.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stdout;
+
+impl Log for Stdout {
+    fn line(&self, line: &str) {
+        #[allow(clippy::print_stdout)]
+        {
+            println!("{line}");
+        }
+    }
+}
+
+/// The JSON printed by `--dry-run --json`.
+#[derive(Debug, Serialize)]
+struct DryRun<'a> {
+    files: &'a str,
+    containers: &'a Plan,
+}
+
+/// Everything after loading: plan, hooks, gen_config, converge, record.
+///
+/// # Errors
+/// The first failing step, with its name; containers that converged stay so.
+pub async fn pipeline(
+    request: &Request,
+    desired: &[ContainerSpec],
+    runtime: &dyn Runtime,
+    generate: &mut dyn Generate,
+    log: &dyn Log,
+) -> Result<(), Failure> {
+    let images = if request.dry_run {
+        Images::LocalOnly
+    } else {
+        Images::Pull
+    };
+    let progress = TerminalProgress::new(log);
+    let prepared = reconcile::prepare(
+        runtime,
+        desired,
+        &request.options,
+        images,
+        request.parallel,
+        &progress,
+    )
+    .await
+    .map_err(|error| match error {
+        PrepareError::Observe(error) => Failure::system(error),
+        PrepareError::Pull(_) => Failure::system(anyhow!("{error}\nno container was changed")),
+    })?;
+    progress.finish();
+
+    if request.dry_run {
+        let files = generate.generate(true)?;
+        if request.json {
+            let json = serde_json::to_string_pretty(&DryRun {
+                files: &files,
+                containers: &prepared.plan,
+            })
+            .context("cannot print the plan as JSON")
+            .map_err(Failure::system)?;
+            log.line(&json);
+        } else {
+            if !files.trim().is_empty() {
+                log.line(files.trim_end());
+            }
+            log.line(prepared.plan.to_string().trim_end());
+        }
+        return if prepared.plan.conflicts.is_empty() {
+            Ok(())
+        } else {
+            Err(Failure::Reported(1))
+        };
+    }
+
+    if !prepared.plan.conflicts.is_empty() {
+        return Err(Failure::invalid(anyhow!(
+            "{}\nnothing was changed",
+            refusal_text(&prepared.plan)
+        )));
+    }
+
+    run_hooks(&request.hooks_dir, Phase::Preservice, log)?;
+    run_hooks(&request.hooks_dir, Phase::Pretemplate, log)?;
+    let files = generate.generate(false)?;
+    if !files.trim().is_empty() {
+        log.line(files.trim_end());
+    }
+    run_hooks(&request.hooks_dir, Phase::Posttemplate, log)?;
+
+    if host::needs_forwarding(desired) && prepared.plan.changes().next().is_some() {
+        match host::enable_ip_forward(Path::new(host::IP_FORWARD)) {
+            Ok(true) => log.line("enabled net.ipv4.ip_forward"),
+            Ok(false) => {}
+            Err(error) => return Err(Failure::system(error)),
+        }
+    }
+
+    let reporter = LogReporter { log };
+    let report = reconcile::apply(
+        &prepared.plan,
+        runtime,
+        &prepared.images,
+        &ApplyOptions {
+            parallel: request.parallel,
+            backup_stamp: request.stamp.clone(),
+        },
+        &reporter,
+    )
+    .await
+    .map_err(Failure::invalid)?;
+    if prepared.plan.is_empty() {
+        log.line(&prepared.plan.summary());
+    }
+    if !report.is_success() {
+        let failed: Vec<String> = report.failures().map(|o| format!("`{}`", o.name)).collect();
+        log.line(&format!(
+            "reconfigure failed for {}; the values were not recorded as applied",
+            failed.join(", ")
+        ));
+        return Err(Failure::Reported(2));
+    }
+
+    run_hooks(&request.hooks_dir, Phase::Postservice, log)?;
+    applied::record(&request.values).map_err(Failure::system)?;
+    Ok(())
+}
+
+fn refusal_text(plan: &Plan) -> String {
+    plan.conflicts
+        .iter()
+        .map(|c| format!("error: {c}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn run_hooks(root: &Path, phase: Phase, log: &dyn Log) -> Result<(), Failure> {
+    let ran = hooks::run(root, phase).map_err(Failure::system)?;
+    for hook in ran {
+        log.line(&format!("{phase} hook {} done", hook.display()));
+    }
+    Ok(())
+}
+
+/// Prints every container's outcome as it finishes.
+struct LogReporter<'a> {
+    log: &'a dyn Log,
+}
+
+impl Reporter for LogReporter<'_> {
+    fn started(&self, _entry: &Entry) {}
+
+    fn finished(&self, outcome: &Outcome) {
+        let line = match &outcome.status {
+            Status::Done { backup: None } => {
+                format!("{:<10} {}: done", outcome.action.to_string(), outcome.name)
+            }
+            Status::Done {
+                backup: Some(backup),
+            } => format!(
+                "{:<10} {}: done (filesystem saved as `{backup}`)",
+                outcome.action.to_string(),
+                outcome.name
+            ),
+            Status::Failed { error, .. } => {
+                format!(
+                    "{:<10} {}: FAILED: {error}",
+                    outcome.action.to_string(),
+                    outcome.name
+                )
+            }
+            Status::Skipped { because } => format!(
+                "{:<10} {}: skipped: {because}",
+                outcome.action.to_string(),
+                outcome.name
+            ),
+        };
+        self.log.line(&line);
+    }
+}
+
+/// One spinner per image being pulled.
+type Bars = Vec<(String, indicatif::ProgressBar)>;
+
+/// Pull progress: a bar per image on a terminal, one line per pulled image otherwise.
+struct TerminalProgress<'a> {
+    log: &'a dyn Log,
+    bars: Option<(indicatif::MultiProgress, Mutex<Bars>)>,
+}
+
+impl<'a> TerminalProgress<'a> {
+    fn new(log: &'a dyn Log) -> Self {
+        let bars = std::io::stderr()
+            .is_terminal()
+            .then(|| (indicatif::MultiProgress::new(), Mutex::new(Vec::new())));
+        Self { log, bars }
+    }
+
+    fn finish(&self) {
+        if let Some((_, bars)) = &self.bars {
+            let bars = bars
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for (_, bar) in bars.iter() {
+                bar.finish();
+            }
+        }
+    }
+}
+
+impl PullProgress for TerminalProgress<'_> {
+    fn pull_event(&self, event: &PullEvent) {
+        match &self.bars {
+            Some((multi, bars)) => {
+                let mut bars = bars
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let bar = if let Some((_, bar)) =
+                    bars.iter().find(|(image, _)| *image == event.image)
+                {
+                    bar.clone()
+                } else {
+                    let bar = multi.add(indicatif::ProgressBar::new_spinner());
+                    bar.set_prefix(format!("pull {}", event.image));
+                    if let Ok(style) = indicatif::ProgressStyle::with_template("{prefix}: {msg}") {
+                        bar.set_style(style);
+                    }
+                    bars.push((event.image.clone(), bar.clone()));
+                    bar
+                };
+                let message = match (&event.layer, event.current, event.total) {
+                    (Some(layer), Some(current), Some(total)) if total > 0 => {
+                        format!("{layer} {} {}%", event.status, current * 100 / total)
+                    }
+                    (Some(layer), _, _) => format!("{layer} {}", event.status),
+                    (None, _, _) => event.status.clone(),
+                };
+                bar.set_message(message);
+            }
+            None => {
+                if event.status.starts_with("Status:") {
+                    self.log.line(&format!(
+                        "pull {}: {}",
+                        event.image,
+                        event.status.trim_start_matches("Status: ")
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// The seam where a later change adds the run lock (flock on the state
+/// directory); held until the run ends.
+#[derive(Debug)]
+struct RunLock;
+
+fn acquire_lock(_settings: &Settings) -> Result<RunLock, Failure> {
+    Ok(RunLock)
+}
+
+/// The validated configuration: the declared containers and gen_config.
+struct Loaded {
+    desired: Vec<ContainerSpec>,
+    generate: Box<dyn Generate>,
+}
+
+/// Load dictionaries and values, validate them and the containers.
+fn load(_settings: &Settings, _root: &Path) -> Result<Loaded, Failure> {
+    Err(super::not_yet(
+        "reconfigure (it needs the configuration core)",
+    ))
+}
+
+/// The containers this build can run: Docker on one engine.
+fn docker_containers(desired: Vec<ContainerSpec>) -> Result<Vec<ContainerSpec>, Failure> {
+    let unsupported: BTreeSet<String> = desired
+        .iter()
+        .filter(|s| s.technology != Technology::Docker)
+        .map(|s| format!("`{}`", s.name))
+        .collect();
+    if unsupported.is_empty() {
+        Ok(desired)
+    } else {
+        Err(Failure::invalid(anyhow!(
+            "containers {} use a technology this build cannot run yet; nothing was changed",
+            unsupported.into_iter().collect::<Vec<_>>().join(", ")
+        )))
+    }
+}
+
+/// The Docker engine of `DOCKER_HOST` (default: the local socket).
+async fn docker() -> Result<DockerRuntime, Failure> {
+    let endpoint = endpoint_from(std::env::var("DOCKER_HOST").ok().as_deref());
+    DockerRuntime::connect(&endpoint)
+        .await
+        .map_err(Failure::system)
+}
+
+/// The current UTC time as a backup stamp.
+fn stamp_now() -> String {
+    jiff::Timestamp::now()
+        .strftime("%Y%m%dT%H%M%SZ")
+        .to_string()
+}
+
+pub fn run(settings: &Settings, args: &ReconfigureArgs) -> Result<(), Failure> {
+    let _lock = acquire_lock(settings)?;
+    let loaded = load(settings, &args.root)?;
+    let desired = docker_containers(loaded.desired)?;
+    let request = Request::from_args(settings, args, stamp_now());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+        .map_err(Failure::system)?;
+    let mut generate = loaded.generate;
+    runtime.block_on(async {
+        let docker = docker().await?;
+        pipeline(&request, &desired, &docker, generate.as_mut(), &Stdout).await
+    })
 }
