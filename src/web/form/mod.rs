@@ -2,7 +2,10 @@
 //! comes back. Building the view from the resolved configuration and turning a
 //! posted form into values are here; validation is the core's.
 
+pub mod build;
+pub mod edit;
 pub mod posted;
+pub mod translations;
 pub mod view;
 
 use askama::Template;
