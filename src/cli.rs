@@ -195,6 +195,21 @@ pub struct GenConfigArgs {
     /// Print unified diffs of what changes.
     #[arg(long)]
     pub diff: bool,
+    /// The nginx program used to check (`nginx -t`) and reload the nginx files.
+    #[arg(
+        long,
+        value_name = "PROGRAM",
+        env = "BRISE_NGINX",
+        default_value = "nginx"
+    )]
+    pub nginx: PathBuf,
+    /// nginx main configuration file (resolved under --root); the candidate
+    /// files are checked in a copy of its directory.
+    #[arg(long, value_name = "FILE", default_value = "/etc/nginx/nginx.conf")]
+    pub nginx_conf: PathBuf,
+    /// Write the files but reload no service.
+    #[arg(long)]
+    pub no_reload: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,8 +1,219 @@
-//! `brise gen_config`.
+//! `brise gen_config`: validate the configuration (dictionaries, values, the
+//! checks across containers), render every template in memory, then plan and
+//! install only what changed behind the nginx gate. [`generate`] is the same
+//! work without printing, for `reconfigure`.
+
+use std::path::PathBuf;
+
+use anyhow::anyhow;
 
 use crate::app::{Failure, Settings};
 use crate::cli::GenConfigArgs;
+use crate::containers;
+use crate::diagnostic::Diagnostics;
+use crate::output::{self, ApplyOptions, NginxSettings, OutputError, Plan, Report};
+use crate::render::{self, Configuration, Rendered, Renderer};
 
-pub fn run(_settings: &Settings, _args: &GenConfigArgs) -> Result<(), Failure> {
-    Err(super::not_yet("gen_config"))
+/// How to run gen_config.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Write under this root instead of `/`.
+    pub root: PathBuf,
+    /// Plan and check only.
+    pub dry_run: bool,
+    pub nginx: NginxSettings,
+    /// Reload the services whose files changed.
+    pub reload: bool,
+    /// Now, for the names of kept-aside files.
+    pub now: jiff::Timestamp,
+}
+
+impl Options {
+    #[must_use]
+    pub fn from_args(args: &GenConfigArgs, now: jiff::Timestamp) -> Self {
+        Self {
+            root: args.root.clone(),
+            dry_run: args.dry_run,
+            nginx: NginxSettings {
+                binary: args.nginx.clone(),
+                conf: args.nginx_conf.clone(),
+            },
+            reload: !args.no_reload,
+            now,
+        }
+    }
+}
+
+/// Why gen_config stopped.
+#[derive(Debug)]
+pub enum GenConfigError {
+    /// Dictionaries, values or templates are invalid: every problem, with its location.
+    Invalid(Diagnostics),
+    /// Settings that span several containers are invalid.
+    Containers(Vec<containers::ValidationError>),
+    /// Installing the files failed (nginx refused them, an I/O error, …).
+    Output(OutputError),
+    /// Anything else (unreadable directories, …).
+    System(anyhow::Error),
+}
+
+impl std::fmt::Display for GenConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Invalid(diagnostics) => write!(f, "{diagnostics}"),
+            Self::Containers(errors) => {
+                for (i, error) in errors.iter().enumerate() {
+                    if i > 0 {
+                        writeln!(f)?;
+                    }
+                    write!(f, "error: {error}")?;
+                }
+                Ok(())
+            }
+            Self::Output(error) => write!(f, "{error}"),
+            Self::System(error) => write!(f, "{error:#}"),
+        }
+    }
+}
+
+impl From<GenConfigError> for Failure {
+    fn from(error: GenConfigError) -> Self {
+        match error {
+            GenConfigError::Invalid(_) | GenConfigError::Containers(_) => {
+                #[allow(clippy::print_stderr)]
+                {
+                    eprintln!("{error}");
+                }
+                Self::Reported(1)
+            }
+            GenConfigError::Output(error) if error.is_invalid_configuration() => {
+                Self::invalid(error)
+            }
+            GenConfigError::Output(error) => Self::system(error),
+            GenConfigError::System(error) => Self::system(error),
+        }
+    }
+}
+
+/// What a gen_config run found and did.
+#[derive(Debug)]
+pub struct Generated {
+    pub rendered: Rendered,
+    pub plan: Plan,
+    /// `None` with `--dry-run`.
+    pub report: Option<Report>,
+    /// With `--dry-run`: why the checks (`nginx -t`) refused the new files.
+    pub refused: Option<OutputError>,
+}
+
+/// Validate, render, check and (unless dry-run) install. Prints nothing.
+pub fn generate(settings: &Settings, options: &Options) -> Result<Generated, GenConfigError> {
+    let config = load_configuration(settings)?;
+    generate_for(config.as_ref(), settings, options)
+}
+
+/// [`generate`] for an already loaded and validated configuration.
+pub fn generate_for(
+    config: &dyn Configuration,
+    settings: &Settings,
+    options: &Options,
+) -> Result<Generated, GenConfigError> {
+    containers::desired(config).map_err(GenConfigError::Containers)?;
+    let templates = render::load(
+        &settings.templates,
+        settings.templates_origin == crate::app::Origin::Default,
+    )
+    .map_err(|error| match error {
+        render::LoadError::Invalid(diagnostics) => GenConfigError::Invalid(diagnostics),
+        other => GenConfigError::System(other.into()),
+    })?;
+    let renderer = Renderer::new(&templates).map_err(GenConfigError::Invalid)?;
+    let rendered = renderer.render(config).map_err(GenConfigError::Invalid)?;
+    let plan = output::plan(&rendered, &options.root, &settings.state_dir)
+        .map_err(GenConfigError::Output)?;
+    if options.dry_run {
+        let refused = output::check(&plan, &options.nginx).err();
+        return Ok(Generated {
+            rendered,
+            plan,
+            report: None,
+            refused,
+        });
+    }
+    let report = output::apply(
+        &plan,
+        &ApplyOptions {
+            nginx: options.nginx.clone(),
+            reload: options.reload,
+            now: options.now,
+        },
+    )
+    .map_err(GenConfigError::Output)?;
+    Ok(Generated {
+        rendered,
+        plan,
+        report: Some(report),
+        refused: None,
+    })
+}
+
+/// Load dictionaries and values and validate them (the configuration core).
+fn load_configuration(_settings: &Settings) -> Result<Box<dyn Configuration>, GenConfigError> {
+    Err(GenConfigError::System(anyhow!(
+        "`gen_config` needs the configuration core, which is not in this build yet"
+    )))
+}
+
+pub fn run(settings: &Settings, args: &GenConfigArgs) -> Result<(), Failure> {
+    let options = Options::from_args(args, jiff::Timestamp::now());
+    let generated = generate(settings, &options)?;
+    let mut out = String::new();
+    if args.diff {
+        out.push_str(&generated.plan.diff());
+    }
+    match &generated.report {
+        Some(report) => out.push_str(&report.to_string()),
+        None => out.push_str(&generated.plan.describe()),
+    }
+    #[allow(clippy::print_stdout)]
+    {
+        print!("{out}");
+    }
+    match generated.refused {
+        Some(error) => Err(GenConfigError::Output(error).into()),
+        None => Ok(()),
+    }
+}
+
+/// gen_config for `reconfigure`'s pipeline: a validated configuration with
+/// the settings and options to render and install it.
+pub struct Pipeline {
+    pub config: Box<dyn Configuration + Send>,
+    pub settings: Settings,
+    pub options: Options,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl super::reconfigure::Generate for Pipeline {
+    fn generate(&mut self, dry_run: bool) -> Result<String, Failure> {
+        let options = Options {
+            dry_run,
+            ..self.options.clone()
+        };
+        let generated = generate_for(self.config.as_ref(), &self.settings, &options)?;
+        if let Some(error) = generated.refused {
+            return Err(GenConfigError::Output(error).into());
+        }
+        Ok(match &generated.report {
+            Some(report) => report.to_string(),
+            None => generated.plan.describe(),
+        })
+    }
 }

@@ -8,6 +8,7 @@ pub mod docker;
 pub mod fake;
 pub mod host;
 pub mod labels;
+pub mod swarm;
 
 use std::fmt;
 

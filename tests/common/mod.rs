@@ -2,4 +2,5 @@
 
 #![allow(dead_code)]
 
+pub(crate) mod brise;
 pub(crate) mod nginx;

@@ -1,0 +1,573 @@
+//! The Swarm runtime against a real single-node swarm on the local dockerd,
+//! with the demo images of the local registry (127.0.0.1:5000): a service
+//! with 2 replicas, a no-op second apply, a changed environment rolling
+//! through start-first, a broken image rolled back automatically and
+//! reported, a scale from 2 to 3 without replacing tasks, removal; a
+//! host-mode service answering through a real nginx, keeping its data; a
+//! stale service version refused; a foreign service never touched. The
+//! swarm is left as found (see `swarm_common`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+#![allow(clippy::disallowed_methods)] // fixtures are written with std::fs::write
+
+mod common;
+mod swarm_common;
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use brise::containers::{ContainerSpec, ImageRef, Mount};
+use brise::reconcile::{
+    self, Action, ApplyOptions, Conflict, Images, Options, Plan, Reason, Report, Silent, Status,
+};
+use brise::runtime::fake::{loopback_port, spec};
+use brise::runtime::swarm::{
+    self, PublishMode, ServiceStatus, SwarmOptions, SwarmRuntime, UpdatePolicy,
+};
+use brise::runtime::{ContainerState, Labels, NoProgress, Runtime, RuntimeError, Step};
+use common::nginx::{self, Nginx};
+use swarm_common::{Swarm, docker, docker_try, outside_swarm, unique};
+
+fn options(publish_mode: PublishMode) -> SwarmOptions {
+    SwarmOptions {
+        publish_mode,
+        update: UpdatePolicy {
+            parallelism: 1,
+            delay: Duration::from_secs(1),
+            monitor: Duration::from_secs(3),
+        },
+        restart_delay: Duration::from_secs(2),
+        converge_timeout: Duration::from_secs(120),
+        poll_interval: Duration::from_millis(300),
+    }
+}
+
+async fn connect(publish_mode: PublishMode) -> SwarmRuntime {
+    SwarmRuntime::connect(swarm::DEFAULT_ENDPOINT, options(publish_mode))
+        .await
+        .unwrap()
+}
+
+/// Observe and plan (pulling = resolving registry digests), as reconfigure does.
+async fn plan(runtime: &SwarmRuntime, desired: &[ContainerSpec]) -> reconcile::Prepared {
+    let services = swarm::services(desired);
+    reconcile::prepare(
+        runtime,
+        &services,
+        &Options::default(),
+        Images::Pull,
+        4,
+        &NoProgress,
+    )
+    .await
+    .unwrap()
+}
+
+async fn converge(runtime: &SwarmRuntime, desired: &[ContainerSpec]) -> (Plan, Report) {
+    let prepared = plan(runtime, desired).await;
+    let report = reconcile::apply(
+        &prepared.plan,
+        runtime,
+        &prepared.images,
+        &ApplyOptions {
+            parallel: 4,
+            backup_stamp: "20260101T000000Z".to_owned(),
+        },
+        &Silent,
+    )
+    .await
+    .unwrap();
+    (prepared.plan, report)
+}
+
+async fn status_of(runtime: &SwarmRuntime, name: &str) -> Option<ServiceStatus> {
+    runtime
+        .services_status()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|status| status.name == name)
+}
+
+/// IDs of the running task containers of service `name` on this node.
+fn running_containers(name: &str) -> BTreeSet<String> {
+    docker(&[
+        "ps",
+        "--quiet",
+        "--no-trunc",
+        "--filter",
+        &format!("label=com.docker.swarm.service.name={name}"),
+    ])
+    .lines()
+    .map(str::to_owned)
+    .collect()
+}
+
+fn service_field(name: &str, template: &str) -> String {
+    docker(&["service", "inspect", name, "--format", template])
+}
+
+fn service_exists(name: &str) -> bool {
+    docker_try(&["service", "inspect", name]).0
+}
+
+/// Removes a service left behind by a failing test.
+struct ServiceCleanup(String);
+
+impl Drop for ServiceCleanup {
+    fn drop(&mut self) {
+        if service_exists(&self.0) {
+            let _ = docker_try(&["service", "rm", &self.0]);
+            std::thread::sleep(Duration::from_secs(2));
+        }
+        for volume in docker(&[
+            "volume",
+            "ls",
+            "--quiet",
+            "--filter",
+            &format!("label=brise.name={}", self.0),
+        ])
+        .lines()
+        {
+            let _ = docker_try(&["volume", "rm", volume]);
+        }
+    }
+}
+
+/// An image whose entrypoint does not exist, pushed to the local registry
+/// (deleted from it on drop): it resolves, but its tasks cannot start.
+struct BrokenImage {
+    image: ImageRef,
+    digest: String,
+}
+
+impl BrokenImage {
+    fn push() -> Self {
+        let base = "localhost:5000/brise-demo/busybox:latest";
+        docker(&["pull", "--quiet", base]);
+        let source = unique("broken-src");
+        docker(&["create", "--name", &source, base]);
+        let tag = format!("{:08x}", rand::random::<u32>());
+        let reference = format!("localhost:5000/brise-t-swarm/broken:{tag}");
+        let committed = docker_try(&[
+            "commit",
+            "--change",
+            r#"ENTRYPOINT ["/bin/brise-missing-entrypoint"]"#,
+            &source,
+            &reference,
+        ]);
+        docker(&["rm", &source]);
+        assert!(committed.0, "{}", committed.1);
+        docker(&["push", "--quiet", &reference]);
+        let digest = docker(&[
+            "image",
+            "inspect",
+            &reference,
+            "--format",
+            "{{index .RepoDigests 0}}",
+        ]);
+        docker(&["rmi", &reference]);
+        let digest = digest.rsplit_once('@').unwrap().1.to_owned();
+        Self {
+            image: ImageRef {
+                registry: Some("localhost:5000".to_owned()),
+                repository: "brise-t-swarm/broken".to_owned(),
+                tag,
+            },
+            digest,
+        }
+    }
+}
+
+impl Drop for BrokenImage {
+    fn drop(&mut self) {
+        // The copy the swarm pulled by digest, once no task container uses it.
+        let local = format!("localhost:5000/brise-t-swarm/broken@{}", self.digest);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while docker_try(&["image", "inspect", &local]).0 {
+            if docker_try(&["rmi", &local]).0 || Instant::now() >= deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        let url = format!(
+            "http://127.0.0.1:5000/v2/brise-t-swarm/broken/manifests/{}",
+            self.digest
+        );
+        let delete = brise::command::Invocation::new("curl").args(["-sf", "-X", "DELETE", &url]);
+        if let Err(error) = brise::command::run(&delete) {
+            eprintln!("could not delete the broken test image from the registry: {error}");
+        }
+    }
+}
+
+fn action_of(plan: &Plan, name: &str) -> Action {
+    plan.entry(name)
+        .unwrap_or_else(|| panic!("no entry for {name} in {plan}"))
+        .action
+}
+
+fn assert_done(report: &Report, name: &str) {
+    let outcome = report.outcome(name).unwrap();
+    assert!(
+        matches!(outcome.status, Status::Done { .. }),
+        "{name}: {outcome:?}"
+    );
+}
+
+fn env_of(container: &str) -> String {
+    docker(&["inspect", container, "--format", "{{json .Config.Env}}"])
+}
+
+// See: #8
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs docker"]
+async fn a_replicated_service_rolls_updates_through_rolls_back_a_broken_image_and_scales() {
+    let _swarm = Swarm::join();
+    let runtime = connect(PublishMode::Ingress).await;
+    let name = unique("web");
+    let _cleanup = ServiceCleanup(name.clone());
+    let mut web = spec(&name, "httpd:2.4");
+    web.replicas = 2;
+    web.environment = vec![("BRISE_STAGE".to_owned(), "one".to_owned())];
+    web.ports.push(loopback_port(80, nginx::free_port()));
+
+    // 1. Created with 2 replicas, both running, carrying brise's labels.
+    let (first, report) = converge(&runtime, std::slice::from_ref(&web)).await;
+    assert_eq!(action_of(&first, &name), Action::Create);
+    assert_done(&report, &name);
+    let status = status_of(&runtime, &name).await.unwrap();
+    assert_eq!((status.running, status.desired), (2, 2), "{status}");
+    assert_eq!(running_containers(&name).len(), 2);
+    assert_eq!(
+        service_field(&name, "{{index .Spec.Labels \"brise.managed\"}}"),
+        "true"
+    );
+    assert!(
+        status.image.as_deref().unwrap().contains("@sha256:"),
+        "tasks are pinned to the registry digest: {status:?}"
+    );
+    assert_eq!(
+        service_field(&name, "{{.Spec.UpdateConfig.Order}}"),
+        "start-first",
+        "an ingress port does not forbid start-first"
+    );
+    assert_eq!(
+        service_field(&name, "{{.Spec.UpdateConfig.FailureAction}}"),
+        "rollback"
+    );
+
+    // 2. A second run changes nothing, not even the service version.
+    let version = runtime.version(&name).await.unwrap().unwrap();
+    let (second, report) = converge(&runtime, std::slice::from_ref(&web)).await;
+    assert!(second.is_empty(), "{second}");
+    assert!(report.outcomes.is_empty(), "{report:?}");
+    assert_eq!(runtime.version(&name).await.unwrap(), Some(version));
+
+    // 3. A changed environment rolls through, start-first: every task replaced.
+    let before = running_containers(&name);
+    web.environment = vec![("BRISE_STAGE".to_owned(), "two".to_owned())];
+    let (third, report) = converge(&runtime, std::slice::from_ref(&web)).await;
+    assert_eq!(action_of(&third, &name), Action::Recreate);
+    assert!(
+        matches!(
+            third.entry(&name).unwrap().reasons[0],
+            Reason::SpecHashChanged { .. }
+        ),
+        "{third}"
+    );
+    assert_done(&report, &name);
+    let after = running_containers(&name);
+    assert_eq!(after.len(), 2);
+    assert!(before.is_disjoint(&after), "every task was replaced");
+    for container in &after {
+        assert!(env_of(container).contains("BRISE_STAGE=two"), "{container}");
+    }
+    assert_eq!(service_field(&name, "{{.UpdateStatus.State}}"), "completed");
+
+    // 4. A broken image: Swarm rolls the service back, brise reports it.
+    let broken = BrokenImage::push();
+    let mut bad = web.clone();
+    bad.image = broken.image.clone();
+    let (fourth, report) = converge(&runtime, std::slice::from_ref(&bad)).await;
+    assert_eq!(action_of(&fourth, &name), Action::Recreate);
+    let outcome = report.outcome(&name).unwrap();
+    match &outcome.status {
+        Status::Failed { step, error } => {
+            assert_eq!(*step, Step::Update);
+            assert!(
+                error.contains("Swarm rolled the service back to its previous spec"),
+                "{error}"
+            );
+            // docker-init cannot exec the missing entrypoint: status 127.
+            assert!(error.contains("non-zero exit (127)"), "{error}");
+        }
+        other => panic!("the broken update must fail: {other:?}"),
+    }
+    let status = status_of(&runtime, &name).await.unwrap();
+    assert_eq!((status.running, status.desired), (2, 2), "{status}");
+    assert!(
+        !status.image.as_deref().unwrap().contains("broken"),
+        "{status}"
+    );
+    assert_eq!(
+        status.update.as_ref().unwrap().state,
+        Some(swarm::converge::UpdateState::RollbackCompleted)
+    );
+    assert!(
+        status
+            .task_errors
+            .iter()
+            .any(|error| error.contains("non-zero exit (127)")),
+        "`brise status` shows the task error: {status}"
+    );
+    for container in running_containers(&name) {
+        assert!(env_of(&container).contains("BRISE_STAGE=two"));
+    }
+    // The rollback restored the previous spec and its labels: as declared again.
+    let (again, _) = converge(&runtime, std::slice::from_ref(&web)).await;
+    assert!(again.is_empty(), "{again}");
+
+    // 5. From 2 to 3 replicas: one task added, none replaced.
+    let before = running_containers(&name);
+    web.replicas = 3;
+    let (fifth, report) = converge(&runtime, std::slice::from_ref(&web)).await;
+    assert_eq!(action_of(&fifth, &name), Action::Recreate);
+    assert_done(&report, &name);
+    let after = running_containers(&name);
+    assert_eq!(after.len(), 3);
+    assert!(before.is_subset(&after), "scaling replaces no task");
+    let status = status_of(&runtime, &name).await.unwrap();
+    assert_eq!((status.running, status.desired), (3, 3), "{status}");
+
+    // 6. No longer declared: removed, with its task containers.
+    let (sixth, report) = converge(&runtime, &[]).await;
+    assert_eq!(action_of(&sixth, &name), Action::Remove);
+    assert_done(&report, &name);
+    assert!(!service_exists(&name));
+    assert!(running_containers(&name).is_empty());
+}
+
+// See: #8
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs docker"]
+async fn a_host_mode_service_answers_through_nginx_keeps_its_data_and_stops_and_starts() {
+    let _swarm = Swarm::join();
+    let runtime = connect(PublishMode::Host).await;
+    let name = unique("site");
+    let _cleanup = ServiceCleanup(name.clone());
+    let data = tempfile::Builder::new()
+        .prefix("brise-t-swarm-data-")
+        .tempdir()
+        .unwrap();
+    let marker = format!("brise swarm {}", rand::random::<u32>());
+    std::fs::write(data.path().join("index.html"), format!("{marker}\n")).unwrap();
+    let port = nginx::free_port();
+    let mut site = spec(&name, "httpd:2.4");
+    site.ports.push(loopback_port(80, port));
+    site.mounts.push(Mount {
+        host_dir: data.path().display().to_string(),
+        container_dir: "/usr/local/apache2/htdocs".to_owned(),
+        read_only: true,
+    });
+    site.persistent = true;
+
+    let checked = swarm::check(std::slice::from_ref(&site), runtime.options());
+    assert!(checked.errors.is_empty());
+    assert!(
+        checked
+            .warnings
+            .iter()
+            .any(|w| w.contains("cannot publish on 127.0.0.1 only")),
+        "{checked:?}"
+    );
+
+    let (_, report) = converge(&runtime, std::slice::from_ref(&site)).await;
+    assert_done(&report, &name);
+    assert_eq!(
+        service_field(&name, "{{.Spec.UpdateConfig.Order}}"),
+        "stop-first",
+        "a host-mode port forbids two tasks on the node at once"
+    );
+
+    // nginx on the manager proxies to the published port, as gen_config's location does.
+    let root = tempfile::Builder::new()
+        .prefix("brise-t-swarm-nginx-")
+        .tempdir()
+        .unwrap();
+    let mut proxy = Nginx::configure(root.path());
+    std::fs::write(
+        root.path().join("etc/nginx/web.d/conteneurs1.conf"),
+        format!("location /{name} {{\n    proxy_pass http://127.0.0.1:{port}/;\n}}\n"),
+    )
+    .unwrap();
+    proxy.start();
+    let fetch = |what: &str| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            match proxy.get(&format!("/{name}/index.html")) {
+                Some((status, body)) if status.contains("200") && body.contains(what) => {
+                    return body;
+                }
+                other => {
+                    assert!(
+                        Instant::now() < deadline,
+                        "no answer through nginx: {other:?}"
+                    );
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            }
+        }
+    };
+    fetch(&marker);
+
+    // A changed environment rolls through (stop-first) and the data is still served.
+    site.environment = vec![("BRISE_STAGE".to_owned(), "two".to_owned())];
+    let changed = plan(&runtime, std::slice::from_ref(&site)).await.plan;
+    assert!(
+        changed.conflicts.iter().any(|c| matches!(
+            c,
+            Conflict::PersistentNeedsRecreate { name: n, .. } if *n == name
+        )),
+        "a persistent service is not replaced by a plain run: {changed}"
+    );
+    site.persistent = false;
+    let (_, report) = converge(&runtime, std::slice::from_ref(&site)).await;
+    assert_done(&report, &name);
+    fetch(&marker);
+
+    // Stop scales to zero and keeps the service; the next run starts it again.
+    runtime.stop(&name, 10).await.unwrap();
+    let observed = runtime.inspect(&name).await.unwrap().unwrap();
+    assert_eq!(observed.state, ContainerState::Created);
+    assert!(running_containers(&name).is_empty());
+    let (restart, report) = converge(&runtime, std::slice::from_ref(&site)).await;
+    assert_eq!(action_of(&restart, &name), Action::Start);
+    assert_done(&report, &name);
+    fetch(&marker);
+
+    // Removal removes the service and its volume, never the data.
+    let (_, report) = converge(&runtime, &[]).await;
+    assert_done(&report, &name);
+    assert!(!service_exists(&name));
+    let volumes = docker(&[
+        "volume",
+        "ls",
+        "--quiet",
+        "--filter",
+        &format!("label=brise.name={name}"),
+    ]);
+    assert!(volumes.is_empty(), "{volumes}");
+    assert_eq!(
+        std::fs::read_to_string(data.path().join("index.html")).unwrap(),
+        format!("{marker}\n")
+    );
+}
+
+// See: #8
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs docker"]
+async fn an_update_against_a_stale_service_version_is_refused() {
+    let _swarm = Swarm::join();
+    let runtime = connect(PublishMode::Ingress).await;
+    let name = unique("stale");
+    let _cleanup = ServiceCleanup(name.clone());
+    let worker = spec(&name, "busybox");
+    let (_, report) = converge(&runtime, std::slice::from_ref(&worker)).await;
+    assert_done(&report, &name);
+
+    let stale = runtime.version(&name).await.unwrap().unwrap();
+    // Someone else changes the service after brise read it.
+    docker(&[
+        "service",
+        "update",
+        "--quiet",
+        "--label-add",
+        "other=1",
+        &name,
+    ]);
+    let mut changed = worker.clone();
+    changed.environment = vec![("A".to_owned(), "1".to_owned())];
+    let labels = Labels::for_spec(&changed, None);
+    let error = runtime.update(&changed, &labels, stale).await.unwrap_err();
+    match &error {
+        RuntimeError::Container { step, detail, .. } => {
+            assert_eq!(*step, Step::Update);
+            assert!(detail.contains("changed since brise read it"), "{detail}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        service_field(&name, "{{json .Spec.TaskTemplate.ContainerSpec.Env}}"),
+        "null",
+        "nothing was applied"
+    );
+
+    let (_, report) = converge(&runtime, &[]).await;
+    assert_done(&report, &name);
+}
+
+// See: #8
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs docker"]
+async fn a_foreign_service_with_a_declared_name_is_never_touched() {
+    let _swarm = Swarm::join();
+    let runtime = connect(PublishMode::Ingress).await;
+    let name = unique("foreign");
+    let _cleanup = ServiceCleanup(name.clone());
+    docker(&[
+        "service",
+        "create",
+        "--quiet",
+        "--detach",
+        "--name",
+        &name,
+        "localhost:5000/brise-demo/busybox:latest",
+    ]);
+    let prepared = plan(&runtime, &[spec(&name, "busybox")]).await;
+    assert_eq!(
+        prepared.plan.conflicts,
+        vec![Conflict::Foreign { name: name.clone() }]
+    );
+    assert_eq!(
+        runtime.remove(&name).await.unwrap_err(),
+        RuntimeError::Foreign { name: name.clone() }
+    );
+    assert!(service_exists(&name));
+    // Undeclared and foreign: not ours, not in the plan.
+    let prepared = plan(&runtime, &[]).await;
+    assert!(prepared.plan.entry(&name).is_none());
+}
+
+// See: #8
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs docker"]
+async fn an_engine_outside_a_swarm_is_refused_with_the_command_to_fix_it() {
+    let _lock = outside_swarm();
+    let error = SwarmRuntime::connect(swarm::DEFAULT_ENDPOINT, SwarmOptions::default())
+        .await
+        .unwrap_err();
+    match &error {
+        RuntimeError::EngineUnreachable { kind, detail, .. } => {
+            assert_eq!(kind, "swarm");
+            assert!(detail.contains("not part of a swarm"), "{detail}");
+            assert!(detail.contains("docker swarm init"), "{detail}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+// See: #8
+#[tokio::test]
+async fn a_missing_socket_is_an_unreachable_engine() {
+    let error = SwarmRuntime::connect(
+        "unix:///nonexistent/brise-t-swarm.sock",
+        SwarmOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(error, RuntimeError::EngineUnreachable { .. }),
+        "{error:?}"
+    );
+}
