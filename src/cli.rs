@@ -306,9 +306,14 @@ pub enum ExportFormat {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// What to export to.
+    /// What to export to: a Compose file (docker-compose, `docker stack
+    /// deploy`) or Kubernetes objects (Deployments, Services,
+    /// PersistentVolumeClaims, Ingresses).
     #[arg(value_enum)]
     pub format: ExportFormat,
+    /// Write to this file (atomically) instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// What `brise generate` writes.

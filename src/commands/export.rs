@@ -1,8 +1,76 @@
-//! `brise export`.
+//! `brise export compose|kubernetes [--output FILE]`: the declared containers
+//! (validated as `reconfigure` validates them) as a Compose file or as
+//! Kubernetes objects, on standard output or written atomically to a file.
+//! Warnings about what does not carry over go to standard error.
+
+use anyhow::{Context as _, anyhow};
 
 use crate::app::{Failure, Settings};
-use crate::cli::ExportArgs;
+use crate::cli::{ExportArgs, ExportFormat};
+use crate::containers::{self, ContainerSpec};
+use crate::export::{self, Target};
+use crate::output::atomic;
+use crate::render::Configuration;
 
-pub fn run(_settings: &Settings, _args: &ExportArgs) -> Result<(), Failure> {
-    Err(super::not_yet("export"))
+impl From<ExportFormat> for Target {
+    fn from(format: ExportFormat) -> Self {
+        match format {
+            ExportFormat::Compose => Self::Compose,
+            ExportFormat::Kubernetes => Self::Kubernetes,
+        }
+    }
+}
+
+/// Load dictionaries and values and validate them (the configuration core).
+fn load_configuration(_settings: &Settings) -> Result<Box<dyn Configuration>, Failure> {
+    Err(super::not_yet("export (it needs the configuration core)"))
+}
+
+/// The declared containers of a configuration, every cross-container error at once.
+///
+/// # Errors
+/// [`Failure::Invalid`] listing every invalid container setting.
+pub fn desired(config: &dyn Configuration) -> Result<Vec<ContainerSpec>, Failure> {
+    containers::desired(config).map_err(|errors| {
+        Failure::invalid(anyhow!(
+            "{}\nnothing was exported",
+            errors
+                .iter()
+                .map(|error| format!("error: {error}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ))
+    })
+}
+
+/// Export `desired` as `args` asks: the text on standard output, or written to `--output`.
+///
+/// # Errors
+/// A container cannot be exported (invalid), or the file cannot be written (system).
+pub fn write(desired: &[ContainerSpec], args: &ExportArgs) -> Result<(), Failure> {
+    let exported = export::export(desired, args.format.into()).map_err(Failure::invalid)?;
+    for warning in &exported.warnings {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("brise: warning: {warning}");
+        }
+    }
+    match &args.output {
+        Some(path) => atomic::write(path, exported.text.as_bytes(), None)
+            .with_context(|| format!("cannot write the export to `{}`", path.display()))
+            .map_err(Failure::system),
+        None => {
+            #[allow(clippy::print_stdout)]
+            {
+                print!("{}", exported.text);
+            }
+            Ok(())
+        }
+    }
+}
+
+pub fn run(settings: &Settings, args: &ExportArgs) -> Result<(), Failure> {
+    let config = load_configuration(settings)?;
+    let desired = desired(config.as_ref())?;
+    write(&desired, args)
 }

@@ -6,7 +6,6 @@
 //! [`pipeline`] is the part after loading, with the engine and gen_config as
 //! parameters so that tests drive it with a fake engine.
 
-use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -17,13 +16,13 @@ use serde::Serialize;
 use crate::app::{Failure, Settings};
 use crate::applied;
 use crate::cli::ReconfigureArgs;
-use crate::containers::{ContainerSpec, Technology};
+use crate::containers::ContainerSpec;
 use crate::hooks::{self, Phase};
 use crate::reconcile::{
     self, ApplyOptions, Entry, Images, Options, Outcome, Plan, PrepareError, Reporter, Status,
 };
-use crate::runtime::docker::{DockerRuntime, endpoint_from};
-use crate::runtime::{PullEvent, PullProgress, Runtime, host};
+use crate::runtime::engines::Engines;
+use crate::runtime::{PullEvent, PullProgress, Runtime, host, lxc};
 
 /// What the operator asked for.
 #[derive(Debug, Clone)]
@@ -346,29 +345,17 @@ fn load(_settings: &Settings, _root: &Path) -> Result<Loaded, Failure> {
     ))
 }
 
-/// The containers this build can run: Docker on one engine.
-fn docker_containers(desired: Vec<ContainerSpec>) -> Result<Vec<ContainerSpec>, Failure> {
-    let unsupported: BTreeSet<String> = desired
-        .iter()
-        .filter(|s| s.technology != Technology::Docker)
-        .map(|s| format!("`{}`", s.name))
-        .collect();
-    if unsupported.is_empty() {
-        Ok(desired)
+/// Refuse, before anything changes, what an engine cannot run as declared.
+fn check_engines(desired: &[ContainerSpec]) -> Result<(), Failure> {
+    let problems = lxc::check_specs(desired);
+    if problems.is_empty() {
+        Ok(())
     } else {
         Err(Failure::invalid(anyhow!(
-            "containers {} use a technology this build cannot run yet; nothing was changed",
-            unsupported.into_iter().collect::<Vec<_>>().join(", ")
+            "{}\nnothing was changed",
+            problems.join("\n")
         )))
     }
-}
-
-/// The Docker engine of `DOCKER_HOST` (default: the local socket).
-async fn docker() -> Result<DockerRuntime, Failure> {
-    let endpoint = endpoint_from(std::env::var("DOCKER_HOST").ok().as_deref());
-    DockerRuntime::connect(&endpoint)
-        .await
-        .map_err(Failure::system)
 }
 
 /// The current UTC time as a backup stamp.
@@ -381,7 +368,8 @@ fn stamp_now() -> String {
 pub fn run(settings: &Settings, args: &ReconfigureArgs) -> Result<(), Failure> {
     let _lock = acquire_lock(settings)?;
     let loaded = load(settings, &args.root)?;
-    let desired = docker_containers(loaded.desired)?;
+    let desired = loaded.desired;
+    check_engines(&desired)?;
     let request = Request::from_args(settings, args, stamp_now());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -391,7 +379,8 @@ pub fn run(settings: &Settings, args: &ReconfigureArgs) -> Result<(), Failure> {
         .map_err(Failure::system)?;
     let mut generate = loaded.generate;
     runtime.block_on(async {
-        let docker = docker().await?;
-        pipeline(&request, &desired, &docker, generate.as_mut(), &Stdout).await
+        let engines = Engines::connect(&desired).await.map_err(Failure::system)?;
+        let routed = engines.routed(&desired);
+        pipeline(&request, &desired, &routed, generate.as_mut(), &Stdout).await
     })
 }

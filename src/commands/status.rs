@@ -8,14 +8,15 @@ use serde::Serialize;
 use crate::app::{Failure, Settings};
 use crate::applied::{self, Drift};
 use crate::cli::StatusArgs;
-use crate::runtime::docker::{DockerRuntime, endpoint_from};
+use crate::runtime::engines::Engines;
 use crate::runtime::{EngineInfo, ObservedContainer, Runtime};
 
 /// What `status` reports.
 #[derive(Debug, Serialize)]
 pub struct Status {
     pub values: Drift,
-    pub engine: EngineInfo,
+    /// Every engine seen (Docker, LXC).
+    pub engines: Vec<EngineInfo>,
     pub containers: Vec<ContainerStatus>,
 }
 
@@ -23,16 +24,21 @@ pub struct Status {
 #[derive(Debug, Serialize)]
 pub struct ContainerStatus {
     pub name: String,
+    /// The engine running it (`docker`, `lxc`).
+    pub engine: String,
     pub state: String,
     pub persistent: bool,
     pub image_id: Option<String>,
     pub ports: Vec<String>,
 }
 
-impl From<&ObservedContainer> for ContainerStatus {
-    fn from(container: &ObservedContainer) -> Self {
+impl ContainerStatus {
+    /// A managed container as engine `engine` reports it.
+    #[must_use]
+    pub fn new(engine: &str, container: &ObservedContainer) -> Self {
         Self {
             name: container.name.clone(),
+            engine: engine.to_owned(),
             state: container.state.to_string(),
             persistent: container.labels.as_ref().is_some_and(|l| l.persistent),
             image_id: container.image_id.clone(),
@@ -45,23 +51,28 @@ impl From<&ObservedContainer> for ContainerStatus {
     }
 }
 
-/// Gather the status from the values files and an engine.
+/// Gather the status from the values files and the engines.
 ///
 /// # Errors
-/// The records cannot be read, or the engine cannot be listed.
-pub async fn status(settings: &Settings, runtime: &dyn Runtime) -> anyhow::Result<Status> {
+/// The records cannot be read, or an engine cannot be listed.
+pub async fn status(settings: &Settings, engines: &[&dyn Runtime]) -> anyhow::Result<Status> {
     let values = applied::drift(&settings.values)?;
-    let engine = runtime.ping().await?;
-    let mut containers: Vec<ContainerStatus> = runtime
-        .list_managed()
-        .await?
-        .iter()
-        .map(ContainerStatus::from)
-        .collect();
+    let mut infos = Vec::new();
+    let mut containers = Vec::new();
+    for runtime in engines {
+        infos.push(runtime.ping().await?);
+        containers.extend(
+            runtime
+                .list_managed()
+                .await?
+                .iter()
+                .map(|c| ContainerStatus::new(runtime.kind(), c)),
+        );
+    }
     containers.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(Status {
         values,
-        engine,
+        engines: infos,
         containers,
     })
 }
@@ -76,19 +87,25 @@ impl std::fmt::Display for Status {
                 "values: changed since the last successful reconfigure (run `reconfigure`)"
             )?,
         }
-        writeln!(
-            f,
-            "engine: {} {} (API {}) at {}",
-            self.engine.kind,
-            self.engine.version,
-            self.engine.api_version.as_deref().unwrap_or("?"),
-            self.engine.endpoint
-        )?;
+        if self.engines.is_empty() {
+            writeln!(f, "engine: none found")?;
+        }
+        for engine in &self.engines {
+            write!(f, "engine: {} {}", engine.kind, engine.version)?;
+            if let Some(api) = &engine.api_version {
+                write!(f, " (API {api})")?;
+            }
+            writeln!(f, " at {}", engine.endpoint)?;
+        }
         if self.containers.is_empty() {
             writeln!(f, "containers: none")?;
         }
         for container in &self.containers {
-            write!(f, "{:<24} {}", container.name, container.state)?;
+            write!(
+                f,
+                "{:<24} {:<6} {}",
+                container.name, container.engine, container.state
+            )?;
             if container.persistent {
                 f.write_str(", persistent")?;
             }
@@ -109,9 +126,9 @@ pub fn run(settings: &Settings, args: &StatusArgs) -> Result<(), Failure> {
         .map_err(Failure::system)?;
     let status = runtime
         .block_on(async {
-            let endpoint = endpoint_from(std::env::var("DOCKER_HOST").ok().as_deref());
-            let docker = DockerRuntime::connect(&endpoint).await?;
-            status(settings, &docker).await
+            let engines = Engines::connect(&[]).await?;
+            let list: Vec<&dyn Runtime> = engines.list().into_iter().map(|(_, e)| e).collect();
+            status(settings, &list).await
         })
         .map_err(Failure::system)?;
     let text = if args.json {

@@ -394,7 +394,10 @@ fn keep_or_start(spec: &ContainerSpec, state: &ContainerState) -> Entry {
             (Action::Nothing, Reason::UpToDate)
         }
         ContainerState::Exited { code: 0 } => (Action::Nothing, Reason::Completed),
-        ContainerState::Created | ContainerState::Exited { .. } | ContainerState::Dead => (
+        ContainerState::Created
+        | ContainerState::Exited { .. }
+        | ContainerState::Dead
+        | ContainerState::Stopped => (
             Action::Start,
             Reason::NotRunning {
                 state: state.clone(),

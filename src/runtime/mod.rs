@@ -5,9 +5,12 @@
 //! runtime never touches an object that does not carry brise's labels.
 
 pub mod docker;
+pub mod engines;
 pub mod fake;
 pub mod host;
 pub mod labels;
+pub mod lxc;
+pub mod routed;
 pub mod swarm;
 
 use std::fmt;
@@ -49,6 +52,9 @@ pub enum ContainerState {
     },
     /// Cannot be started again, only removed.
     Dead,
+    /// Stopped, and the engine does not know how its main process ended
+    /// (LXC keeps no exit status once a container has stopped).
+    Stopped,
 }
 
 impl ContainerState {
@@ -57,7 +63,7 @@ impl ContainerState {
     pub fn is_up(&self) -> bool {
         match self {
             Self::Running | Self::Restarting | Self::Paused => true,
-            Self::Created | Self::Exited { .. } | Self::Dead => false,
+            Self::Created | Self::Exited { .. } | Self::Dead | Self::Stopped => false,
         }
     }
 }
@@ -71,6 +77,7 @@ impl fmt::Display for ContainerState {
             Self::Paused => f.write_str("paused"),
             Self::Exited { code } => write!(f, "exited with status {code}"),
             Self::Dead => f.write_str("dead"),
+            Self::Stopped => f.write_str("stopped"),
         }
     }
 }
@@ -356,6 +363,7 @@ mod tests {
         assert!(ContainerState::Running.is_up());
         assert!(!ContainerState::Exited { code: 0 }.is_up());
         assert!(!ContainerState::Dead.is_up());
+        assert!(!ContainerState::Stopped.is_up());
         assert_eq!(
             ContainerState::Exited { code: 3 }.to_string(),
             "exited with status 3"

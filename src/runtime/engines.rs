@@ -1,0 +1,79 @@
+//! The real engines of this machine, connected as the declared containers
+//! need them: Docker when a container declares `technology: docker` (or when
+//! a Docker engine answers, so that its undeclared brise containers are
+//! still seen), LXC when one declares `technology: lxc` (or when LXC is
+//! installed). [`Engines::routed`] puts them behind one [`Runtime`] for the
+//! planner. Connecting is the only I/O here; the LXC helper starts lazily.
+
+use std::path::Path;
+
+use super::docker::{DEFAULT_SOCKET, DockerRuntime, endpoint_from};
+use super::lxc::{DEFAULT_LXCPATH, LxcConfig, LxcRuntime};
+use super::routed::RoutedRuntime;
+use super::{Runtime, RuntimeError};
+use crate::containers::{ContainerSpec, Technology};
+
+/// The engines one run works with.
+#[derive(Debug)]
+pub struct Engines {
+    docker: Option<DockerRuntime>,
+    lxc: Option<LxcRuntime>,
+}
+
+impl Engines {
+    /// Connect the engines `desired` needs, and the others this machine has.
+    ///
+    /// # Errors
+    /// A needed engine cannot be reached (Docker) or the brise program cannot
+    /// be found to serve as the LXC helper.
+    pub async fn connect(desired: &[ContainerSpec]) -> Result<Self, RuntimeError> {
+        let wants = |technology| desired.iter().any(|s| s.technology == technology);
+        let docker_host = std::env::var("DOCKER_HOST").ok();
+        let endpoint = endpoint_from(docker_host.as_deref());
+        let docker = if wants(Technology::Docker) {
+            Some(DockerRuntime::connect(&endpoint).await?)
+        } else if docker_host.is_some() || Path::new(DEFAULT_SOCKET).exists() {
+            // Not needed: only to see (and remove) brise's undeclared containers.
+            DockerRuntime::connect(&endpoint).await.ok()
+        } else {
+            None
+        };
+        let lxc = if wants(Technology::Lxc) || Path::new(DEFAULT_LXCPATH).is_dir() {
+            let program =
+                std::env::current_exe().map_err(|error| RuntimeError::EngineUnreachable {
+                    kind: "lxc".to_owned(),
+                    endpoint: DEFAULT_LXCPATH.to_owned(),
+                    detail: format!("cannot find the brise program to run the lxc helper: {error}"),
+                })?;
+            Some(LxcRuntime::new(LxcConfig::system(program)))
+        } else {
+            None
+        };
+        Ok(Self { docker, lxc })
+    }
+
+    /// From engines built by the caller (tests).
+    #[must_use]
+    pub fn from_parts(docker: Option<DockerRuntime>, lxc: Option<LxcRuntime>) -> Self {
+        Self { docker, lxc }
+    }
+
+    /// Every connected engine with its technology, Docker first.
+    #[must_use]
+    pub fn list(&self) -> Vec<(Technology, &dyn Runtime)> {
+        let mut engines: Vec<(Technology, &dyn Runtime)> = Vec::new();
+        if let Some(docker) = &self.docker {
+            engines.push((Technology::Docker, docker));
+        }
+        if let Some(lxc) = &self.lxc {
+            engines.push((Technology::Lxc, lxc));
+        }
+        engines
+    }
+
+    /// All of them behind one runtime, routed for `desired`.
+    #[must_use]
+    pub fn routed(&self, desired: &[ContainerSpec]) -> RoutedRuntime<'_> {
+        RoutedRuntime::new(self.list(), desired)
+    }
+}
