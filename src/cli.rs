@@ -265,9 +265,28 @@ pub struct ServeArgs {
         default_value = "/etc/brise/web-users"
     )]
     pub users_file: PathBuf,
+    /// The apply button writes generated files under this root instead of /
+    /// (tests, chroots).
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+    /// The nginx program used to check (`nginx -t`) and reload the nginx files.
+    #[arg(
+        long,
+        value_name = "PROGRAM",
+        env = "BRISE_NGINX",
+        default_value = "nginx"
+    )]
+    pub nginx: PathBuf,
+    /// nginx main configuration file (resolved under --root).
+    #[arg(long, value_name = "FILE", default_value = "/etc/nginx/nginx.conf")]
+    pub nginx_conf: PathBuf,
     /// For internal testing only: apply against this runtime instead of the real engines.
     #[arg(long, value_enum, hide = true, default_value = "real")]
     pub runtime: ServeRuntime,
+    /// For internal testing only: the apply button sees only the managed
+    /// containers whose name starts with PREFIX (tests on a shared engine).
+    #[arg(long, value_name = "PREFIX", hide = true)]
+    pub scope: Option<String>,
 }
 
 /// What the web form's apply button drives (internal testing switch).

@@ -9,6 +9,9 @@ use anyhow::Context as _;
 
 use crate::app::{Failure, Settings};
 use crate::cli::{ServeArgs, ServeRuntime};
+use crate::output::NginxSettings;
+use crate::runtime::fake::FakeRuntime;
+use crate::web::reconfigure::{Engine, ReconfigureApplier, Target};
 use crate::web::{self, AppState, WebConfig, users};
 
 pub fn run(settings: &Settings, args: &ServeArgs) -> Result<(), Failure> {
@@ -21,10 +24,20 @@ pub fn run(settings: &Settings, args: &ServeArgs) -> Result<(), Failure> {
         )));
     }
     let config = WebConfig::new(settings.clone(), args.users_file.clone());
-    let applier: Arc<dyn web::apply::Applier> = match args.runtime {
-        ServeRuntime::Real => Arc::new(web::apply::Unavailable),
-        ServeRuntime::Fake => Arc::new(web::apply::Unavailable),
+    let engine = match args.runtime {
+        ServeRuntime::Real => Engine::Docker,
+        ServeRuntime::Fake => Engine::Fake(Arc::new(FakeRuntime::new())),
     };
+    let target = Target {
+        root: args.root.clone(),
+        nginx: NginxSettings {
+            binary: args.nginx.clone(),
+            conf: args.nginx_conf.clone(),
+        },
+        scope: args.scope.clone(),
+    };
+    let applier: Arc<dyn web::apply::Applier> =
+        Arc::new(ReconfigureApplier::new(settings.clone(), target, engine));
     let state = AppState::new(config, applier);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

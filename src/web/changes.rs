@@ -13,14 +13,16 @@ use axum::response::Response;
 
 use crate::applied;
 use crate::dictionary::Value;
-use crate::values::{self, Config, FlatValue};
+use crate::values::{self, Config, EntryKind, FlatValue};
 
+use super::AppState;
 use super::context::SignedIn;
 use super::error::Error;
+use super::form::build::context_label;
+use super::form::translations::Translations;
 use super::i18n::Texts;
 use super::loader;
 use super::page::{self, Chrome};
-use super::AppState;
 
 /// One changed variable.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,14 +71,28 @@ fn is_secret(config: &Config, path: &str) -> bool {
 /// The variables whose value differs between two resolved configurations, in
 /// the current one's order (then those only in the applied one).
 #[must_use]
-pub fn differences(applied: &Config, current: &Config, t: &Texts) -> Vec<ChangeRow> {
+pub fn differences(
+    applied: &Config,
+    current: &Config,
+    t: &Texts,
+    translations: &Translations,
+) -> Vec<ChangeRow> {
     let before: BTreeMap<String, FlatValue> = applied.flat().into_iter().collect();
     let after = current.flat();
     let mut rows = Vec::new();
+    // A leadership shows as its leader's path: name it after its family.
     let label = |config: &Config, path: &str| {
         config.entry(path).map_or_else(
             || path.to_owned(),
-            |e| config.schema().node(e.node).description.clone(),
+            |entry| {
+                let shown = match (entry.kind, entry.parent) {
+                    (EntryKind::Leader, Some(family)) => {
+                        config.entries().get(family).unwrap_or(entry)
+                    }
+                    _ => entry,
+                };
+                context_label(config, translations, shown)
+            },
         )
     };
     for (path, value) in &after {
@@ -88,10 +104,10 @@ pub fn differences(applied: &Config, current: &Config, t: &Texts) -> Vec<ChangeR
         let (old_text, new_text) = if secret {
             (String::new(), t.secret_changed.to_owned())
         } else {
-            (
-                old.map_or_else(|| t.changes_added.to_owned(), text),
-                text(value),
-            )
+            match old {
+                Some(old) => (text(old), text(value)),
+                None => (t.changes_added.to_owned(), text(value)),
+            }
         };
         rows.push(ChangeRow {
             path: path.clone(),
@@ -124,14 +140,18 @@ pub(super) async fn show(State(state): State<AppState>, who: SignedIn) -> Result
             let settings = &state.config().settings;
             let load_error =
                 |e| Error::Internal(anyhow::Error::new(e).context("cannot load the configuration"));
-            let (schema, _) = state.schemas().load(settings, lang).map_err(load_error)?;
+            let (schema, translations) =
+                state.schemas().load(settings, lang).map_err(load_error)?;
             let current = loader::load_values(&settings.values).map_err(load_error)?;
             let record = applied::record_path(&settings.values);
             let never_applied = !record.exists();
             let applied_values = loader::load_values(&record).map_err(load_error)?;
             let before = values::resolve(&schema, &applied_values.raw);
             let after = values::resolve(&schema, &current.raw);
-            Ok((never_applied, differences(&before, &after, lang.texts())))
+            Ok((
+                never_applied,
+                differences(&before, &after, lang.texts(), &translations),
+            ))
         }
     };
     let (never_applied, rows) = tokio::task::spawn_blocking(work)

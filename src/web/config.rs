@@ -20,11 +20,11 @@ use crate::values::{self, Config, IssueKind, RawValues};
 
 use super::context::SignedIn;
 use super::error::Error;
+use super::form::ConfigPage;
 use super::form::build::{self, FormIssue, Input};
 use super::form::edit::{self, Draft};
 use super::form::posted::{Action, Posted};
 use super::form::translations::Translations;
-use super::form::ConfigPage;
 use super::i18n::Texts;
 use super::loader::{self, LoadFailure};
 use super::page::{self, Chrome};
@@ -103,7 +103,12 @@ fn page_of(state: FormState<'_>) -> ConfigPage {
     let active_tab = state
         .tab
         .filter(|tab| form.tabs.iter().any(|t| &t.name == tab))
-        .or_else(|| form.tabs.iter().find(|t| t.error_count > 0).map(|t| t.name.clone()))
+        .or_else(|| {
+            form.tabs
+                .iter()
+                .find(|t| t.error_count > 0)
+                .map(|t| t.name.clone())
+        })
         .or_else(|| form.tabs.first().map(|t| t.name.clone()))
         .unwrap_or_default();
     let chrome = Chrome::new(state.who.lang)
@@ -134,9 +139,9 @@ fn load_failure(error: LoadFailure) -> Error {
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, Error> + Send + 'static,
 ) -> Result<T, Error> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| Error::Internal(anyhow::Error::new(e).context("the form computation stopped")))?
+    tokio::task::spawn_blocking(work).await.map_err(|e| {
+        Error::Internal(anyhow::Error::new(e).context("the form computation stopped"))
+    })?
 }
 
 #[derive(Debug, Deserialize)]
@@ -152,9 +157,7 @@ pub(super) async fn show(
     query: Result<Query<ConfigQuery>, QueryRejection>,
 ) -> Result<Response, Error> {
     let Query(query) = query?;
-    state
-        .sessions()
-        .update(&who.session.id, |s| s.draft = None);
+    state.sessions().update(&who.session.id, |s| s.draft = None);
     let t = who.texts();
     let notice = match query.saved.as_deref() {
         Some("1") => Some(t.saved.to_owned()),
@@ -167,8 +170,10 @@ pub(super) async fn show(
         let who = who.clone();
         move || {
             let settings = &state.config().settings;
-            let (schema, translations) =
-                state.schemas().load(settings, who.lang).map_err(load_failure)?;
+            let (schema, translations) = state
+                .schemas()
+                .load(settings, who.lang)
+                .map_err(load_failure)?;
             let values = loader::load_values(&settings.values).map_err(load_failure)?;
             let config = values::resolve(&schema, &values.raw);
             let draft = Draft::new(&values.version);
@@ -178,7 +183,7 @@ pub(super) async fn show(
                 translations: &translations,
                 mode,
                 tab: query.tab,
-                version: values.version.clone(),
+                version: values.version,
                 draft: &draft,
                 issues: issues_of(&config),
                 notice,
@@ -196,7 +201,7 @@ pub(super) async fn show(
 
 /// What a post did.
 enum Outcome {
-    Page(Rendered, Draft),
+    Page(Box<Rendered>, Draft),
     Saved { changed: Vec<String>, tab: String },
 }
 
@@ -210,7 +215,9 @@ pub(super) async fn submit(
     let posted = Posted::parse(pairs).map_err(Error::Malformed)?;
     who.check_csrf(posted.csrf.as_deref())?;
     let mode = match posted.mode.as_deref() {
-        Some(code) => Mode::parse(code).ok_or_else(|| Error::Malformed(format!("unknown mode `{code}`")))?,
+        Some(code) => {
+            Mode::parse(code).ok_or_else(|| Error::Malformed(format!("unknown mode `{code}`")))?
+        }
         None => who.session.mode,
     };
     if mode != who.session.mode {
@@ -238,9 +245,7 @@ pub(super) async fn submit(
             page::render(rendered.status, &rendered.page)
         }
         Outcome::Saved { changed, tab } => {
-            state
-                .sessions()
-                .update(&who.session.id, |s| s.draft = None);
+            state.sessions().update(&who.session.id, |s| s.draft = None);
             let saved = if changed.is_empty() { "0" } else { "1" };
             if !changed.is_empty() {
                 audit::action(
@@ -267,7 +272,10 @@ fn submit_blocking(
 ) -> Result<Outcome, Error> {
     let t = who.texts();
     let settings = &state.config().settings;
-    let (schema, translations) = state.schemas().load(settings, who.lang).map_err(load_failure)?;
+    let (schema, translations) = state
+        .schemas()
+        .load(settings, who.lang)
+        .map_err(load_failure)?;
     let disk = loader::load_values(&settings.values).map_err(load_failure)?;
     let posted_version = posted.version.clone().unwrap_or_default();
     let stale = posted_version != disk.version;
@@ -279,7 +287,8 @@ fn submit_blocking(
 
     // What the page showed: the saved values with the draft.
     let before_config = values::resolve(&schema, &disk.raw);
-    let (before_raw, _) = edit::apply_accepted(&schema, &disk.raw, &edit::changes(&before_config, &draft));
+    let (before_raw, _) =
+        edit::apply_accepted(&schema, &disk.raw, &edit::changes(&before_config, &draft));
     let shown = values::resolve(&schema, &before_raw);
 
     let mut texts = edit::posted_texts(&posted);
@@ -306,7 +315,14 @@ fn submit_blocking(
     );
     issues.extend(action_issue);
 
-    let blocking_issues = issues.iter().filter(|i| blocks_saving(&config, i)).count();
+    // A refused change always blocks (saving would drop what was typed);
+    // other errors when the administrator can fix them.
+    let blocking_issues = refused.len()
+        + issues
+            .iter()
+            .skip(refused.len())
+            .filter(|i| blocks_saving(&config, i))
+            .count();
     let mut status = if blocking_issues > 0 {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -328,7 +344,11 @@ fn submit_blocking(
         if stale {
             status = StatusCode::CONFLICT;
             stale_message = Some(t.stale_message.to_owned());
-            audit::refused(&who.user, None, "save refused: the values changed meanwhile");
+            audit::refused(
+                &who.user,
+                None,
+                "save refused: the values changed meanwhile",
+            );
         } else {
             notice = None;
             audit::refused(
@@ -350,7 +370,7 @@ fn submit_blocking(
         notice,
         stale: stale_message,
     });
-    Ok(Outcome::Page(Rendered { status, page }, draft))
+    Ok(Outcome::Page(Box::new(Rendered { status, page }), draft))
 }
 
 fn saving_allowed(posted: &Posted, stale: bool, blocking_issues: usize) -> bool {
@@ -358,7 +378,7 @@ fn saving_allowed(posted: &Posted, stale: bool, blocking_issues: usize) -> bool 
 }
 
 fn write_values(path: &std::path::Path, raw: &RawValues) -> Result<(), Error> {
-    values::write_file(path, raw)
-        .map_err(|e| Error::Internal(anyhow::Error::new(e).context("cannot save the configuration")))
+    values::write_file(path, raw).map_err(|e| {
+        Error::Internal(anyhow::Error::new(e).context("cannot save the configuration"))
+    })
 }
-

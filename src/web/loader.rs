@@ -80,9 +80,10 @@ fn fingerprint(dirs: &[PathBuf]) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
         }
     };
     for dir in dirs {
-        let mut listed = |dir: &Path| {
+        let listed = |dir: &Path| {
             if let Ok(entries) = std::fs::read_dir(dir) {
-                let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+                let mut paths: Vec<PathBuf> =
+                    entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
                 paths.sort();
                 paths
             } else {

@@ -18,6 +18,7 @@ pub mod loader;
 mod login;
 pub mod page;
 pub mod ratelimit;
+pub mod reconfigure;
 pub mod security;
 pub mod session;
 pub mod users;

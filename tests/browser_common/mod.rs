@@ -171,6 +171,8 @@ pub struct Server {
 pub struct ServerSetup {
     /// Dictionary directories (default: the shipped `dictionaries/`).
     pub dictionaries: Vec<PathBuf>,
+    /// Template directories (default: the shipped `templates/`).
+    pub templates: Vec<PathBuf>,
     /// Initial values.yml text.
     pub values: String,
     /// Extra arguments to `brise serve`.
@@ -183,6 +185,7 @@ impl Default for ServerSetup {
     fn default() -> Self {
         Self {
             dictionaries: vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("dictionaries")],
+            templates: vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("templates")],
             values: String::new(),
             args: Vec::new(),
             env: Vec::new(),
@@ -220,6 +223,9 @@ impl Server {
         let mut command = Command::new(brise);
         for dictionaries in &setup.dictionaries {
             command.arg("--dictionaries").arg(dictionaries);
+        }
+        for templates in &setup.templates {
+            command.arg("--templates").arg(templates);
         }
         command
             .arg("--values")

@@ -17,7 +17,7 @@ use super::posted::{self, Action};
 use super::translations::Translations;
 use super::view::{
     AddInstanceView, ColumnView, FieldView, FormView, InstanceAction, Item, RowView, SectionView,
-    Slot, SummaryItem, TabView, TableView, Widget, html_id,
+    Slot, SummaryItem, TabView, TableView, Widget, html_id, inline_code,
 };
 
 /// A problem to show next to a field: the core's, or a cross-container check's.
@@ -60,12 +60,73 @@ pub fn entry_texts(config: &Config, entry: &Entry) -> Vec<String> {
         .is_some_and(|v| v.multi);
     let text = |v: &Value| if secret { String::new() } else { v.display() };
     match (&entry.value, entry.kind) {
-        (Value::List(items), EntryKind::Leader | EntryKind::Follower) => items.iter().map(text).collect(),
+        (Value::List(items), EntryKind::Leader | EntryKind::Follower) => {
+            items.iter().map(text).collect()
+        }
         (Value::List(items), _) if multi => items.iter().map(text).collect(),
         (Value::Null, EntryKind::Leader | EntryKind::Follower) => Vec::new(),
         (Value::Null, _) if multi => Vec::new(),
         (value, _) => vec![text(value)],
     }
+}
+
+/// A description or help with `{{ identifier }}` replaced for display.
+#[must_use]
+pub fn with_identifier(text: &str, identifier: Option<&str>) -> String {
+    let Some(identifier) = identifier else {
+        return text.to_owned();
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        let Some(len) = rest[start..].find("}}") else {
+            break;
+        };
+        let inner = rest[start + 2..start + len].trim();
+        out.push_str(&rest[..start]);
+        if inner == "identifier" || inner == "suffix" {
+            out.push_str(identifier);
+        } else {
+            out.push_str(&rest[start..start + len + 2]);
+        }
+        rest = &rest[start + len + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// An entry's label: its translated description, else the dictionary's, with
+/// the identifier of its dynamic family.
+#[must_use]
+pub fn entry_label(config: &Config, translations: &Translations, entry: &Entry) -> String {
+    let node = config.schema().node(entry.node);
+    let text = translations
+        .get(&node.path)
+        .and_then(|t| t.description.as_deref())
+        .unwrap_or(&node.description);
+    with_identifier(text, entry.identifiers.last().map(String::as_str))
+}
+
+/// An entry's label preceded by its family's (`Container web › Tag`), for
+/// places that show it out of the form (summary, changes). Leadership columns
+/// are named after their table.
+#[must_use]
+pub fn context_label(config: &Config, translations: &Translations, entry: &Entry) -> String {
+    let mut parts = vec![entry_label(config, translations, entry)];
+    let mut parent = entry.parent;
+    while let Some(index) = parent {
+        let Some(family) = config.entries().get(index) else {
+            break;
+        };
+        if family.parent.is_none() {
+            // A tab's family: already said by the tab.
+            break;
+        }
+        parts.push(entry_label(config, translations, family));
+        parent = family.parent;
+    }
+    parts.reverse();
+    parts.join(" › ")
 }
 
 struct Builder<'a> {
@@ -146,43 +207,12 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn node_path(&self, node: NodeId) -> &'a str {
-        &self.config().schema().node(node).path
-    }
-
-    /// A description or help with `{{ identifier }}` replaced for display.
-    fn with_identifier(text: &str, identifier: Option<&str>) -> String {
-        let Some(identifier) = identifier else {
-            return text.to_owned();
-        };
-        let mut out = String::with_capacity(text.len());
-        let mut rest = text;
-        while let Some(start) = rest.find("{{") {
-            let Some(len) = rest[start..].find("}}") else {
-                break;
-            };
-            let inner = rest[start + 2..start + len].trim();
-            out.push_str(&rest[..start]);
-            if inner == "identifier" || inner == "suffix" {
-                out.push_str(identifier);
-            } else {
-                out.push_str(&rest[start..start + len + 2]);
-            }
-            rest = &rest[start + len + 2..];
-        }
-        out.push_str(rest);
-        out
-    }
-
     fn label(&self, entry: &Entry) -> String {
-        let node = self.config().schema().node(entry.node);
-        let text = self
-            .input
-            .translations
-            .get(&node.path)
-            .and_then(|t| t.description.as_deref())
-            .unwrap_or(&node.description);
-        Self::with_identifier(text, entry.identifiers.last().map(String::as_str))
+        entry_label(self.config(), self.input.translations, entry)
+    }
+
+    fn context(&self, entry: &Entry) -> String {
+        context_label(self.config(), self.input.translations, entry)
     }
 
     fn help(&self, entry: &Entry) -> Option<String> {
@@ -193,26 +223,27 @@ impl<'a> Builder<'a> {
             .get(&node.path)
             .and_then(|t| t.help.as_deref())
             .or(node.help.as_deref())?;
-        Some(Self::with_identifier(
+        Some(inline_code(&with_identifier(
             text,
             entry.identifiers.last().map(String::as_str),
-        ))
+        )))
     }
 
     fn label_of_path(&self, path: &str) -> String {
         self.config()
             .entry(path)
-            .map_or_else(|| path.to_owned(), |e| self.label(e))
+            .map_or_else(|| path.to_owned(), |e| self.context(e))
     }
 
+    /// An issue's message as HTML.
     fn message(&self, issue: &FormIssue) -> String {
-        match issue.index {
+        inline_code(&match issue.index {
             Some(index) => i18n::fill(
                 self.input.t.item_error,
                 &[&(index + 1).to_string(), &issue.message],
             ),
             None => issue.message.clone(),
-        }
+        })
     }
 
     fn take_issues(&mut self, path: &str) -> Vec<&'a FormIssue> {
@@ -250,7 +281,12 @@ impl<'a> Builder<'a> {
             if !self.shown[index] {
                 continue;
             }
-            let name = entry.path.rsplit('.').next().unwrap_or(&entry.path).to_owned();
+            let name = entry
+                .path
+                .rsplit('.')
+                .next()
+                .unwrap_or(&entry.path)
+                .to_owned();
             let mut items = Vec::new();
             self.family_items(index, 3, &mut items);
             let error_count = count_errors(&items);
@@ -347,7 +383,10 @@ impl<'a> Builder<'a> {
         let NodeKind::Family(family) = &schema.node(node).kind else {
             return None;
         };
-        let FamilyKind::Dynamic(Dynamic::Calc(calc)) = &family.kind else {
+        let FamilyKind::Dynamic(dynamic) = &family.kind else {
+            return None;
+        };
+        let Dynamic::Calc(calc) = dynamic.as_ref() else {
             return None;
         };
         let CalcKind::Variable(reference) = &calc.kind else {
@@ -379,7 +418,7 @@ impl<'a> Builder<'a> {
             .get(&family.path)
             .and_then(|t| t.description.as_deref())
             .unwrap_or(&family.description);
-        let what = Self::with_identifier(description, Some("")).trim().to_owned();
+        let what = with_identifier(description, Some("")).trim().to_owned();
         let source_path = &self.entries[source].path;
         Some(AddInstanceView {
             id: html_id("new", source_path),
@@ -519,6 +558,7 @@ impl<'a> Builder<'a> {
             warnings: Vec::new(),
             examples: self.examples(entry),
         };
+        let context = self.context(entry);
         for issue in self.take_issues(&entry.path) {
             let message = self.message(issue);
             if issue.error {
@@ -527,7 +567,7 @@ impl<'a> Builder<'a> {
                     _ => format!("#{id}"),
                 };
                 self.summary.push(SummaryItem {
-                    label: label.clone(),
+                    label: context.clone(),
                     message: message.clone(),
                     anchor,
                 });
@@ -569,6 +609,7 @@ impl<'a> Builder<'a> {
             })
             .collect();
         let title = self.label(family);
+        let table_context = self.context(family);
         let mut table_errors = Vec::new();
         let mut rows: Vec<RowView> = (0..leader_texts.len())
             .map(|i| RowView {
@@ -614,26 +655,31 @@ impl<'a> Builder<'a> {
                     examples: String::new(),
                 };
                 for issue in issues.iter().filter(|i| i.index == Some(row.index)) {
+                    let message = inline_code(&issue.message);
                     if issue.error {
                         self.summary.push(SummaryItem {
-                            label: format!("{title} – {} {}", column.label, row.number),
-                            message: issue.message.clone(),
+                            label: i18n::fill(
+                                self.input.t.cell_label,
+                                &[&table_context, &column.label, &row.number.to_string()],
+                            ),
+                            message: message.clone(),
                             anchor: format!("#{cell_id}"),
                         });
-                        cell.errors.push(issue.message.clone());
+                        cell.errors.push(message);
                     } else {
-                        cell.warnings.push(issue.message.clone());
+                        cell.warnings.push(message);
                     }
                 }
                 row.cells.push(Some(cell));
             }
-            for issue in issues.iter().filter(|i| {
-                i.index.is_none_or(|index| index >= rows.len())
-            }) {
-                let message = format!("{}: {}", column.label, self.message(issue));
+            for issue in issues
+                .iter()
+                .filter(|i| i.index.is_none_or(|index| index >= rows.len()))
+            {
+                let message = format!("{}: {}", inline_code(&column.label), self.message(issue));
                 if issue.error {
                     self.summary.push(SummaryItem {
-                        label: title.clone(),
+                        label: table_context.clone(),
                         message: message.clone(),
                         anchor: format!("#{table_id}-field"),
                     });

@@ -197,28 +197,48 @@ pub fn changes(config: &Config, draft: &Draft) -> Vec<(String, Change)> {
 }
 
 /// Apply as many changes as the core accepts: the refused ones are left out
-/// (and returned as issues) until the rest is accepted.
+/// (and returned as issues). Accepted changes are applied in rounds, so that
+/// a change creating a dynamic family instance (an identifier added) lets the
+/// changes of that instance's variables through in the next round.
 #[must_use]
 pub fn apply_accepted(
     schema: &Schema,
     raw: &RawValues,
     changes: &[(String, Change)],
 ) -> (RawValues, Vec<Issue>) {
+    let mut raw = raw.clone();
     let mut pending: Vec<(String, Change)> = changes.to_vec();
-    let mut refused = Vec::new();
+    let mut last_issues: BTreeMap<String, Vec<Issue>> = BTreeMap::new();
     while !pending.is_empty() {
-        match values::apply_changes(schema, raw, &pending) {
-            Ok(next) => return (next, refused),
-            Err(issues) => {
-                let before = pending.len();
-                pending.retain(|(path, _)| !issues.iter().any(|i| &i.path == path));
-                refused.extend(issues);
-                if pending.len() == before {
-                    // Issues on paths that were not changed: nothing to leave out.
-                    break;
+        let mut attempt = pending.clone();
+        let accepted = loop {
+            match values::apply_changes(schema, &raw, &attempt) {
+                Ok(next) => break Some(next),
+                Err(issues) => {
+                    let before = attempt.len();
+                    let mut by_path: BTreeMap<String, Vec<Issue>> = BTreeMap::new();
+                    for issue in issues {
+                        by_path.entry(issue.path.clone()).or_default().push(issue);
+                    }
+                    attempt.retain(|(path, _)| !by_path.contains_key(path));
+                    last_issues.extend(by_path);
+                    if attempt.is_empty() || attempt.len() == before {
+                        break None;
+                    }
                 }
             }
+        };
+        match accepted {
+            Some(next) => {
+                raw = next;
+                pending.retain(|(path, _)| !attempt.iter().any(|(done, _)| done == path));
+            }
+            None => break,
         }
     }
-    (raw.clone(), refused)
+    let refused = pending
+        .iter()
+        .flat_map(|(path, _)| last_issues.remove(path).unwrap_or_default())
+        .collect();
+    (raw, refused)
 }

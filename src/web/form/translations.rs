@@ -124,7 +124,8 @@ mod tests {
 
     #[test]
     fn later_files_override_text_by_text() {
-        let mut a = Translations::parse("x:\n  description: A\n  help: H\n", Path::new("a")).unwrap();
+        let mut a =
+            Translations::parse("x:\n  description: A\n  help: H\n", Path::new("a")).unwrap();
         let b = Translations::parse("x:\n  description: B\n", Path::new("b")).unwrap();
         a.merge(b);
         let x = a.get("x").unwrap();
