@@ -3,10 +3,16 @@
 //! in `<target>/test-artifacts/screenshots/`.
 
 mod browser_common;
+#[path = "common/nginx.rs"]
+#[allow(unreachable_pub)]
+mod nginx;
 
 use std::time::Duration;
 
-use browser_common::{Driver, Server, ServerSetup, screenshot, sign_in, text_of, wait_until};
+use browser_common::{
+    Containers, Driver, Server, ServerSetup, click, has, screenshot, sign_in, text_of, type_into,
+    wait_until,
+};
 use fantoccini::Locator;
 
 #[tokio::test]
@@ -100,66 +106,6 @@ async fn signing_in_and_switching_language_in_a_real_browser() {
     client.goto(&format!("{}/apply", server.url)).await.unwrap();
     assert_eq!(client.current_url().await.unwrap().path(), "/login");
     client.close().await.unwrap();
-}
-
-/// Removes this test's containers (by name prefix, managed by brise only) on drop.
-struct Containers {
-    prefix: String,
-}
-
-impl Containers {
-    fn ids(&self) -> Vec<String> {
-        let list = brise::command::Invocation::new("docker").args([
-            "ps".to_owned(),
-            "-aq".to_owned(),
-            "--filter".to_owned(),
-            format!("name=^{}", self.prefix),
-            "--filter".to_owned(),
-            "label=brise.managed=true".to_owned(),
-        ]);
-        brise::command::run(&list)
-            .map(|out| out.stdout.split_whitespace().map(str::to_owned).collect())
-            .unwrap_or_default()
-    }
-}
-
-impl Drop for Containers {
-    fn drop(&mut self) {
-        let ids = self.ids();
-        if !ids.is_empty() {
-            let remove = brise::command::Invocation::new("docker")
-                .args(["rm", "-f"])
-                .args(ids);
-            let _ = brise::command::run(&remove);
-        }
-    }
-}
-
-#[path = "common/nginx.rs"]
-#[allow(unreachable_pub)]
-mod nginx;
-
-async fn click(client: &fantoccini::Client, css: &str) {
-    client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no `{css}`: {e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("cannot click `{css}`: {e}"));
-}
-
-async fn type_into(client: &fantoccini::Client, css: &str, text: &str) {
-    let field = client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no `{css}`: {e}"));
-    field.clear().await.unwrap();
-    field.send_keys(text).await.unwrap();
-}
-
-async fn has(client: &fantoccini::Client, css: &str) -> bool {
-    client.find(Locator::Css(css)).await.is_ok()
 }
 
 #[tokio::test]
@@ -286,6 +232,14 @@ async fn an_administrator_adds_a_container_fixes_a_port_saves_and_applies() {
     );
     assert!(!server.values().contains(&app2), "nothing saved yet");
     screenshot(&client, "config-error-en-1280x800").await;
+    // The summary's link leads to the field, which says what is wrong.
+    click(&client, "#error-summary a").await;
+    let focused = client.active_element().await.unwrap();
+    assert_eq!(
+        focused.attr("name").await.unwrap().as_deref(),
+        Some(format!("v:{family2}.ports.host_port[0]").as_str())
+    );
+    screenshot(&client, "config-error-field-en-1280x800").await;
 
     // Fixed, then saved.
     type_into(&client, &host_port, &port2.to_string()).await;

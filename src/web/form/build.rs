@@ -542,11 +542,10 @@ impl<'a> Builder<'a> {
                 labelledby: String::new(),
             }]
         };
-        let label = self.label(entry);
         let mut field = FieldView {
             path: entry.path.clone(),
             id: id.clone(),
-            label: label.clone(),
+            label: self.label(entry),
             help: self.help(entry),
             required: entry.mandatory,
             readonly: entry.frozen,
