@@ -38,7 +38,7 @@ fail() { echo "test-deb: FAILED: $*" >&2; exit 1; }
 ok() { echo "   ok: $*"; }
 
 [ "$(id -u)" = 0 ] || fail "must run as root (debootstrap, chroot)"
-for tool in debootstrap dpkg-deb chroot; do
+for tool in debootstrap dpkg-deb chroot systemd-nspawn; do
   command -v "$tool" >/dev/null || fail "\`$tool\` not found (scripts/setup/10-packages.sh installs it)"
 done
 mkdir -p "$CACHE"
@@ -173,6 +173,8 @@ printf '#!/bin/sh\nexit 101\n' > "$ROOT/usr/sbin/policy-rc.d"
 chmod 0755 "$ROOT/usr/sbin/policy-rc.d"
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
 echo "deb $MIRROR $SUITE main" > "$ROOT/etc/apt/sources.list"
+# apt cannot drop to its _apt user in this chroot (it warns, then downloads as root).
+echo 'APT::Sandbox::User "root";' > "$ROOT/etc/apt/apt.conf.d/99brise-test"
 took
 
 # inroot CMD...: run a command inside the root with a clean environment.
@@ -282,6 +284,86 @@ inroot dpkg -i /tmp/first.deb >/dev/null 2>&1 || fail "installing again failed"
 inroot dpkg -P brise >/dev/null 2>&1 || fail "second purge failed"
 inroot test ! -e /etc/brise || fail "/etc/brise is still there after the second purge"
 ok "an existing values.yml is kept as it is (content and mode)"
+took
+
+# --- 6. the web form's service under systemd ---------------------------------
+phase "the web form's hardened service, booted under systemd (systemd-nspawn)"
+# The same root, now with systemd, nginx (recommended) and the second build,
+# the demo values, and nginx's default site including brise's snippet (the
+# administrator's step of README.Debian).
+inroot apt-get install -y -q --no-install-recommends systemd systemd-sysv dbus nginx /tmp/second.deb \
+  >"$ROOT/tmp/apt-systemd.log" 2>&1 || { tail -n 30 "$ROOT/tmp/apt-systemd.log" >&2; fail "installing systemd, nginx and brise failed"; }
+install -m 0600 "$SRC/examples/demo/values.yml" "$ROOT/etc/brise/values.yml"
+sed -i 's|^\(\s*\)server_name _;|&\n\1include snippets/brise.conf;|' "$ROOT/etc/nginx/sites-available/default"
+grep -q 'include snippets/brise.conf;' "$ROOT/etc/nginx/sites-available/default" || fail "could not include the snippet in nginx's default site"
+rm -f "$ROOT/usr/sbin/policy-rc.d" # services start inside the container (private network)
+cat > "$ROOT/usr/local/sbin/brise-apply-check" <<'SCRIPT'
+#!/bin/sh
+# What the form's "apply" does to files, run inside brise-web's sandbox.
+set -e
+brise set containers.container_my_apache_app.tag 2.4.63
+brise gen_config
+SCRIPT
+cat > "$ROOT/usr/local/sbin/brise-boot-check" <<'SCRIPT'
+#!/bin/bash
+# Runs at boot inside the container (systemd is PID 1), writes /root/check.log.
+exec >/root/check.log 2>&1
+failed=0
+ok() { echo "ok: $*"; }
+bad() { echo "FAIL: $*"; failed=1; }
+http_status() { # PORT PATH
+  { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || { echo none; return; }
+  printf 'GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n' "$2" >&3
+  head -n 1 <&3 | cut -d' ' -f2
+  exec 3<&-
+}
+echo 'check-password-1' | brise passwd admin || bad "brise passwd admin"
+systemctl start brise-web || bad "systemctl start brise-web"
+for _ in $(seq 50); do [ "$(http_status 8470 /login)" = 200 ] && break; sleep 0.2; done
+if [ "$(http_status 8470 /login)" = 200 ]; then ok "brise-web is active and answers /login with 200"; else
+  bad "brise-web does not answer /login"; journalctl -u brise-web --no-pager | tail -n 20; fi
+pid="$(systemctl show -p MainPID --value brise-web)"
+grep -q '^NoNewPrivs:[[:space:]]*1$' "/proc/$pid/status" && ok "NoNewPrivs" || bad "the service can gain privileges"
+grep -q '^Seccomp:[[:space:]]*2$' "/proc/$pid/status" && ok "seccomp filter" || bad "no seccomp filter"
+if nsenter -t "$pid" -m touch /usr/brise-probe 2>/dev/null; then bad "the service can write /usr"; else ok "/usr is read-only for the service"; fi
+if nsenter -t "$pid" -m touch /etc/brise-probe 2>/dev/null; then bad "the service can write /etc"; else ok "/etc is read-only for the service"; fi
+if nsenter -t "$pid" -m sh -c 'touch /etc/brise/.probe && rm /etc/brise/.probe'; then ok "/etc/brise is writable for the service"; else bad "the service cannot write /etc/brise"; fi
+before="$(http_status 80 /my-apache-app/)"
+# A twin of brise-web (same sandbox, oneshot) does what "apply" does to files.
+sed -e 's|^ExecStart=.*|ExecStart=/usr/local/sbin/brise-apply-check|' -e 's|^Type=.*|Type=oneshot|' \
+  -e '/^Restart=/d' /lib/systemd/system/brise-web.service > /etc/systemd/system/brise-web-twin.service
+systemctl daemon-reload
+if systemctl start brise-web-twin; then ok "brise set + gen_config ran in brise-web's sandbox"; else
+  bad "brise set + gen_config failed in brise-web's sandbox"; fi
+journalctl -u brise-web-twin --no-pager | tail -n 20
+[ "$(brise get containers.container_my_apache_app.tag)" = 2.4.63 ] && ok "the value set in the sandbox is stored" || bad "the value set in the sandbox is not stored"
+[ -f /etc/nginx/web.d/conteneurs2.conf ] && ok "gen_config wrote /etc/nginx/web.d/conteneurs2.conf" || bad "no /etc/nginx/web.d/conteneurs2.conf"
+# The reload is asynchronous: give nginx's new workers a moment.
+for _ in $(seq 25); do after="$(http_status 80 /my-apache-app/)"; [ "$after" = 502 ] && break; sleep 0.2; done
+# Nothing listens on 127.0.0.1:8081 here: a live location answers 502.
+[ "$before" = 404 ] && [ "$after" = 502 ] && ok "nginx serves the new location (404 before, 502 without backend after)" \
+  || bad "nginx answered $before before and $after after gen_config (expected 404 then 502)"
+if [ "$failed" = 0 ]; then echo CHECK-PASSED; else echo CHECK-FAILED; fi
+systemctl --no-block --job-mode=replace-irreversibly start poweroff.target
+SCRIPT
+chmod 0755 "$ROOT/usr/local/sbin/brise-apply-check" "$ROOT/usr/local/sbin/brise-boot-check"
+cat > "$ROOT/etc/systemd/system/brise-boot-check.service" <<'UNIT'
+[Unit]
+Description=brise package test, run at boot
+After=nginx.service
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/brise-boot-check
+[Install]
+WantedBy=multi-user.target
+UNIT
+ln -sf /etc/systemd/system/brise-boot-check.service "$ROOT/etc/systemd/system/multi-user.target.wants/"
+# --keep-unit --register=no: no host systemd/machined is needed.
+timeout -k 10 300 systemd-nspawn --quiet --register=no --keep-unit --private-network -D "$ROOT" -b \
+  >"$CACHE/nspawn.log" 2>&1 || echo "   (systemd-nspawn exited with $?; its console: $CACHE/nspawn.log)"
+[ -f "$ROOT/root/check.log" ] || fail "the boot check did not run (console: $CACHE/nspawn.log)"
+sed 's/^/   /' "$ROOT/root/check.log"
+grep -qx CHECK-PASSED "$ROOT/root/check.log" || fail "the web form's service under systemd"
 took
 
 echo "== test-deb: all checks passed in $((SECONDS - T0)) s"

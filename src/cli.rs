@@ -235,6 +235,19 @@ pub struct ReconfigureArgs {
     /// How many containers are converged at once.
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub parallel: usize,
+    /// Run the Docker containers on this engine instead of the one the
+    /// configuration chooses (`containers.engine`).
+    #[arg(long, value_enum, value_name = "ENGINE")]
+    pub engine: Option<EngineArg>,
+}
+
+/// Where the containers of technology `docker` run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EngineArg {
+    /// One Docker engine on this machine.
+    Docker,
+    /// Docker Swarm services (this machine must be a Swarm manager).
+    Swarm,
 }
 
 #[derive(Debug, Args)]
@@ -265,20 +278,22 @@ pub struct ServeArgs {
         default_value = "/etc/brise/web-users"
     )]
     pub users_file: PathBuf,
-    /// The apply button writes generated files under this root instead of /
-    /// (tests, chroots).
-    #[arg(long, value_name = "DIR", default_value = "/")]
+    /// For internal testing only (with --scope or --runtime fake): the apply
+    /// button writes generated files under this root instead of /.
+    #[arg(long, value_name = "DIR", default_value = "/", hide = true)]
     pub root: PathBuf,
-    /// The nginx program used to check (`nginx -t`) and reload the nginx files.
+    /// For internal testing only (with --scope or --runtime fake): the nginx
+    /// program checking and reloading the nginx files.
+    #[arg(long, value_name = "PROGRAM", default_value = "nginx", hide = true)]
+    pub nginx: PathBuf,
+    /// For internal testing only (with --scope or --runtime fake): nginx main
+    /// configuration file (resolved under --root).
     #[arg(
         long,
-        value_name = "PROGRAM",
-        env = "BRISE_NGINX",
-        default_value = "nginx"
+        value_name = "FILE",
+        default_value = "/etc/nginx/nginx.conf",
+        hide = true
     )]
-    pub nginx: PathBuf,
-    /// nginx main configuration file (resolved under --root).
-    #[arg(long, value_name = "FILE", default_value = "/etc/nginx/nginx.conf")]
     pub nginx_conf: PathBuf,
     /// For internal testing only: apply against this runtime instead of the real engines.
     #[arg(long, value_enum, hide = true, default_value = "real")]

@@ -6,7 +6,7 @@ PACKAGES=(
   build-essential pkg-config clang libclang-dev lxc lxc-dev
   docker.io docker-registry docker-compose nginx busybox-static
   chromium chromium-driver skopeo umoci nftables iproute2 bridge-utils
-  debootstrap lintian debhelper dpkg-dev fakeroot
+  debootstrap lintian debhelper dpkg-dev fakeroot systemd-container
   curl ca-certificates python3 python3-venv hyperfine time
 )
 missing=()

@@ -1,9 +1,10 @@
-//! The apply button's [`Applier`]: `reconfigure` through the library, as the
-//! command runs it — load and validate the saved configuration, then the
-//! pipeline of `commands::reconfigure` (hooks, gen_config, converge the
-//! containers, record `values.applied.yml`). The plan comes first: a dry run of
-//! the same pipeline writes it, then the real run writes the log. The engine is
-//! the Docker daemon, or an in-memory fake (for internal testing only).
+//! For internal testing only: an [`Applier`] composing the pipeline of
+//! `commands::reconfigure` (plan, hooks, gen_config, converge the containers,
+//! record `values.applied.yml`) with what tests need and the command has no
+//! option for: an in-memory engine, a scope restricting the managed
+//! containers seen on a shared engine, a root and an nginx of their own.
+//! Production applies go through `commands::reconfigure::WebApplier`, the
+//! command's own `reconfigure`.
 
 use std::sync::Arc;
 
@@ -138,21 +139,16 @@ impl ReconfigureApplier {
     }
 }
 
-/// A pipeline log writing the plan lines.
-struct PlanLog<'a>(&'a LogSink);
+/// The pipeline's log into the run record: the plan, then the steps.
+struct RunLog<'a>(&'a LogSink);
 
-impl Log for PlanLog<'_> {
-    fn line(&self, line: &str) {
-        self.0.plan(line);
-    }
-}
-
-/// A pipeline log writing the log lines.
-struct StepLog<'a>(&'a LogSink);
-
-impl Log for StepLog<'_> {
+impl Log for RunLog<'_> {
     fn line(&self, line: &str) {
         self.0.log(line);
+    }
+
+    fn plan(&self, text: &str) {
+        self.0.plan(text);
     }
 }
 
@@ -262,22 +258,13 @@ impl ReconfigureApplier {
                 now,
             },
         };
-        // The plan first: the same pipeline, changing nothing.
-        reconfigure::pipeline(
-            &request(true),
-            &loaded.desired,
-            runtime,
-            &mut generate,
-            &PlanLog(log),
-        )
-        .await
-        .map_err(failure_text)?;
+        // The pipeline writes the plan first, then what it does.
         reconfigure::pipeline(
             &request(false),
             &loaded.desired,
             runtime,
             &mut generate,
-            &StepLog(log),
+            &RunLog(log),
         )
         .await
         .map_err(failure_text)?;
