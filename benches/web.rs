@@ -47,12 +47,19 @@ fn dictionary() -> String {
             let body = match v % 7 {
                 0 => format!("    description: Name {v}\n    default: value{v}\n"),
                 1 => format!("    description: Count {v}\n    type: integer\n    default: {v}\n"),
-                2 => format!("    description: Enabled {v}\n    type: boolean\n    default: true\n"),
+                2 => {
+                    format!("    description: Enabled {v}\n    type: boolean\n    default: true\n")
+                }
                 3 => format!(
                     "    description: Choice {v}\n    type: choice\n    choices: [a, b, c]\n    default: b\n"
                 ),
-                4 => format!("    description: Port {v}\n    type: port\n    default: {}\n", 8000 + v),
-                5 => format!("    description: Address {v}\n    type: ip\n    default: 192.0.2.{v}\n"),
+                4 => format!(
+                    "    description: Port {v}\n    type: port\n    default: {}\n",
+                    8000 + v
+                ),
+                5 => format!(
+                    "    description: Address {v}\n    type: ip\n    default: 192.0.2.{v}\n"
+                ),
                 _ => format!(
                     "    description: List {v}\n    multi: true\n    default: [one, two]\n    mandatory: false\n"
                 ),
@@ -162,8 +169,11 @@ async fn setup() -> Bench {
     std::fs::write(dir.path().join("values.yml"), values()).unwrap();
     let users_file = dir.path().join("web-users");
     let mut list = users::Users::default();
-    list.set("admin", users::hash_password_cheaply_for_tests("pw").unwrap())
-        .unwrap();
+    list.set(
+        "admin",
+        users::hash_password_cheaply_for_tests("pw").unwrap(),
+    )
+    .unwrap();
     users::save(&users_file, &list).unwrap();
     let settings = Settings {
         dictionaries: vec![dictionaries],
@@ -189,7 +199,11 @@ async fn setup() -> Bench {
         post(
             "/login",
             &anonymous,
-            &[("csrf", &csrf_of(&login)), ("user", "admin"), ("password", "pw")],
+            &[
+                ("csrf", &csrf_of(&login)),
+                ("user", "admin"),
+                ("password", "pw"),
+            ],
         ),
     )
     .await;
@@ -295,17 +309,18 @@ fn benches(c: &mut Criterion) {
         });
     });
     group.bench_function("get_login_page", |b| {
-        b.iter(|| runtime.block_on(send(&bench.router, get("/login", ""))).2.len());
+        b.iter(|| {
+            runtime
+                .block_on(send(&bench.router, get("/login", "")))
+                .2
+                .len()
+        });
     });
 
     // The parts, alone.
-    let schema = brise::dictionary::load_dirs(
-        &bench.settings.dictionaries,
-        Origin::Explicit,
-        None,
-        &[],
-    )
-    .unwrap();
+    let schema =
+        brise::dictionary::load_dirs(&bench.settings.dictionaries, Origin::Explicit, None, &[])
+            .unwrap();
     let raw = brise::values::RawValues::load_file(&bench.settings.values).unwrap();
     group.bench_function("part_load_dictionaries", |b| {
         b.iter(|| {
@@ -332,7 +347,9 @@ fn benches(c: &mut Criterion) {
     group.bench_function("part_render_html", |b| {
         b.iter(|| {
             web::form::ConfigPage {
-                c: web::page::Chrome::new(Lang::En).user("admin", "t").nav("config"),
+                c: web::page::Chrome::new(Lang::En)
+                    .user("admin", "t")
+                    .nav("config"),
                 version: String::new(),
                 active_tab: String::new(),
                 modes: Vec::new(),

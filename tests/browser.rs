@@ -158,7 +158,7 @@ async fn an_administrator_adds_a_container_fixes_a_port_saves_and_applies() {
         .unwrap();
     screenshot(&client, "config-basic-en-1280x800").await;
 
-    // Standard mode: the selector submits itself.
+    // Standard mode.
     client
         .find(Locator::Id("mode"))
         .await
@@ -166,6 +166,7 @@ async fn an_administrator_adds_a_container_fixes_a_port_saves_and_applies() {
         .select_by_value("standard")
         .await
         .unwrap();
+    click(&client, "#mode-show").await;
     wait_until(&client, "the standard mode", long, |c| async move {
         has(&c, "#f-containers-names").await
     })

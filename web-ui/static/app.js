@@ -1,7 +1,8 @@
 // brise: progressive enhancement of the configuration form. Every page works
 // without this script (tabs are anchors, every button posts the form); it adds
-// one-panel-at-a-time tabs, the mode switch without a button, a refresh of the
-// form when a choice changes (conditions), and the live apply log.
+// one-panel-at-a-time tabs, a refresh of the form when a choice changes
+// (conditions), and the live apply log. The mode selector keeps its button: a
+// selection alone never reloads the page (keyboard users browse options).
 "use strict";
 
 document.documentElement.classList.add("js");
@@ -92,13 +93,6 @@ async function refreshForm(form, focusId) {
 
 function setUpForm(form) {
   setUpTabs(form);
-  const refresh = form.querySelector("button.default-action");
-  for (const select of form.querySelectorAll("select[data-autosubmit]")) {
-    select.addEventListener("change", () => {
-      if (refresh && form.requestSubmit) form.requestSubmit(refresh);
-      else form.submit();
-    });
-  }
   for (const select of form.querySelectorAll(".panel select[name]")) {
     select.addEventListener("change", () => refreshForm(form, select.id));
   }
