@@ -1,5 +1,5 @@
 //! `brise passwd` and `brise serve` as programs: the users file they share.
-#![allow(clippy::disallowed_methods)] // runs the real binary with a piped stdin
+#![allow(clippy::disallowed_methods, clippy::unwrap_used)] // test helper: the real binary with a piped stdin
 
 use std::io::Write as _;
 use std::process::{Command, Stdio};
