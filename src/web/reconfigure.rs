@@ -246,6 +246,8 @@ impl ReconfigureApplier {
             hooks_dir: self.settings.hooks_dir.clone(),
             values: self.settings.values.clone(),
             stamp: stamp(now),
+            // The runtime itself is scoped above: it never observes the others.
+            scope: None,
         };
         let mut generate = Pipeline {
             config: Box::new(loaded.config),
