@@ -330,7 +330,9 @@ impl Reader<'_> {
                 match (host_dir, container_dir) {
                     (Some(host_dir), Some(container_dir)) => {
                         let mut clean = true;
-                        for (name, dir) in [("host_dir", &host_dir), ("container_dir", &container_dir)] {
+                        for (name, dir) in
+                            [("host_dir", &host_dir), ("container_dir", &container_dir)]
+                        {
                             if let Some(problem) = unclean_directory(dir) {
                                 self.error(&format!("shared_dirs.{name}"), Some(row), problem);
                                 clean = false;
@@ -338,10 +340,10 @@ impl Reader<'_> {
                         }
                         clean.then_some(())?;
                         Some(Mount {
-                        host_dir,
-                        container_dir,
-                        read_only: false,
-                    })
+                            host_dir,
+                            container_dir,
+                            read_only: false,
+                        })
                     }
                     _ => {
                         self.error(

@@ -121,7 +121,10 @@ fn set_stores_a_secret_in_a_private_values_file_without_printing_it() {
     assert_code(&output, 0);
     assert_no_secret(&output, SECRET);
     let stored = std::fs::read_to_string(server.values()).unwrap();
-    assert!(stored.contains(SECRET), "the secret was not stored:\n{stored}");
+    assert!(
+        stored.contains(SECRET),
+        "the secret was not stored:\n{stored}"
+    );
     assert_eq!(mode(&server.values()), 0o600);
 }
 

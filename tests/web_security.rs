@@ -125,7 +125,11 @@ async fn every_protected_route_refuses_an_anonymous_visitor_and_changes_nothing(
             );
         }
     }
-    assert_eq!(app.values(), before, "an anonymous request changed the values");
+    assert_eq!(
+        app.values(),
+        before,
+        "an anonymous request changed the values"
+    );
     assert!(
         app.state.applies().latest().is_none(),
         "an anonymous request started an apply"
@@ -133,7 +137,9 @@ async fn every_protected_route_refuses_an_anonymous_visitor_and_changes_nothing(
     // The same routes answer a signed-in user (the refusals above are real).
     let cookie = app.sign_in().await;
     let reply = app.get("/config", Some(&cookie)).await;
-    reply.assert_status(StatusCode::OK).assert_contains("my-apache-app");
+    reply
+        .assert_status(StatusCode::OK)
+        .assert_contains("my-apache-app");
 }
 
 #[tokio::test]
@@ -159,7 +165,12 @@ async fn every_post_refuses_a_missing_or_foreign_csrf_token_and_changes_nothing(
         ("/lang", vec![("lang", "fr")]),
     ];
     for (path, fields) in posts {
-        for token in [None, Some(""), Some("0".repeat(64)), Some(foreign.clone())] {
+        for token in [
+            None,
+            Some(String::new()),
+            Some("0".repeat(64)),
+            Some(foreign.clone()),
+        ] {
             let mut all: Vec<(&str, &str)> = fields.clone();
             if let Some(token) = &token {
                 all.push(("csrf", token));
@@ -174,7 +185,10 @@ async fn every_post_refuses_a_missing_or_foreign_csrf_token_and_changes_nothing(
         }
     }
     assert_eq!(app.values(), before, "a forged post changed the values");
-    assert!(app.state.applies().latest().is_none(), "a forged post started an apply");
+    assert!(
+        app.state.applies().latest().is_none(),
+        "a forged post started an apply"
+    );
     // Still signed in (the forged logout did nothing), in English.
     app.get("/config", Some(&cookie))
         .await
@@ -263,7 +277,10 @@ async fn failed_logins_are_rate_limited_even_for_the_right_password() {
         .await;
     reply.assert_status(StatusCode::TOO_MANY_REQUESTS);
     assert!(reply.headers.contains_key(header::RETRY_AFTER));
-    assert!(reply.session_cookie().is_none(), "signed in while rate-limited");
+    assert!(
+        reply.session_cookie().is_none(),
+        "signed in while rate-limited"
+    );
     let page = app.get("/config", Some(&cookie)).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
 }
@@ -284,9 +301,15 @@ fn assert_security_headers(what: &str, headers: &axum::http::HeaderMap, page: bo
         "object-src 'none'",
         "form-action 'self'",
     ] {
-        assert!(csp.contains(directive), "{what}: CSP `{csp}` lacks {directive}");
+        assert!(
+            csp.contains(directive),
+            "{what}: CSP `{csp}` lacks {directive}"
+        );
     }
-    assert!(!csp.contains("unsafe-inline"), "{what}: CSP allows inline code");
+    assert!(
+        !csp.contains("unsafe-inline"),
+        "{what}: CSP allows inline code"
+    );
     assert_eq!(get("x-frame-options"), "DENY", "{what}");
     assert_eq!(get("x-content-type-options"), "nosniff", "{what}");
     let referrer = get("referrer-policy");
@@ -310,7 +333,11 @@ async fn every_response_carries_the_security_headers() {
         ("refused", app.get("/config", None).await, true),
         ("not found", app.get("/nothing-here", None).await, true),
         ("config page", app.get("/config", Some(&cookie)).await, true),
-        ("changes page", app.get("/changes", Some(&cookie)).await, true),
+        (
+            "changes page",
+            app.get("/changes", Some(&cookie)).await,
+            true,
+        ),
         ("apply page", app.get("/apply", Some(&cookie)).await, true),
         ("static file", app.get("/static/app.css", None).await, false),
         (
@@ -335,7 +362,10 @@ async fn every_response_carries_the_security_headers() {
     for (what, reply, page) in &replies {
         assert_security_headers(what, &reply.headers, *page);
     }
-    assert_eq!(replies.last().unwrap().1.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        replies.last().unwrap().1.status,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
 }
 
 // ---- a real `brise serve` on 127.0.0.1
@@ -402,7 +432,10 @@ fn serve() -> Served {
     };
     let deadline = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "brise serve did not listen on {port}");
+        assert!(
+            Instant::now() < deadline,
+            "brise serve did not listen on {port}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     served
@@ -460,7 +493,10 @@ fn a_real_server_refuses_anonymous_visitors_with_the_security_headers() {
             [303, 401, 403].contains(&status),
             "{method} {path} answered {status}:\n{body}"
         );
-        assert!(!body.contains("my-apache-app"), "{method} {path} leaked the configuration");
+        assert!(
+            !body.contains("my-apache-app"),
+            "{method} {path} leaked the configuration"
+        );
         assert_security_headers(&format!("{method} {path}"), &headers, true);
     }
     let (status, headers, body) = http(
@@ -482,4 +518,47 @@ fn a_real_server_refuses_anonymous_visitors_with_the_security_headers() {
     );
     assert_eq!(status, 404, "{body}");
     assert!(!body.contains("[package]"));
+}
+
+// ---- secrets on the page
+
+const SECRET: &str = "Tr0ub4dor-horse-battery-91";
+const SHORT: &str = "Zq7Wx2";
+
+#[tokio::test]
+async fn the_form_never_sends_a_secret_back_even_when_refusing_it() {
+    let app = TestApp::new();
+    let dictionaries = app.dir.path().join("dictionaries");
+    std::fs::create_dir_all(&dictionaries).unwrap();
+    std::fs::write(
+        dictionaries.join("00-general.yml"),
+        "version: 1.1\ngeneral:\n  description: General\n  db_password:\n    description: Database password\n    type: secret\n    mandatory: false\n    mode: basic\n    params:\n      min_len: 12\n  db_user:\n    mode: basic\n    default: brise\n",
+    )
+    .unwrap();
+    app.write_values(&format!("general:\n  db_password: {SECRET}\n"));
+    let cookie = app.sign_in().await;
+    let page = app.get("/config", Some(&cookie)).await;
+    page.assert_status(StatusCode::OK)
+        .assert_contains("type=\"password\"")
+        .assert_contains("db_user")
+        .assert_lacks(SECRET);
+    // A refused secret comes back as an error next to an empty field.
+    let reply = app
+        .post_form(&cookie, &page, &[("v:general.db_password", SHORT)], "save")
+        .await;
+    reply
+        .assert_contains("at least 12 characters")
+        .assert_lacks(SHORT)
+        .assert_lacks(SECRET);
+    assert!(
+        app.values().contains(SECRET),
+        "the refused secret replaced the saved one"
+    );
+    // The other pages do not show it either.
+    for path in ["/changes", "/apply"] {
+        app.get(path, Some(&cookie))
+            .await
+            .assert_lacks(SECRET)
+            .assert_lacks(SHORT);
+    }
 }

@@ -85,7 +85,11 @@ fuzz_target!(|data: &[u8]| {
     let written = raw.to_yaml();
     let again = RawValues::parse(&written, path)
         .unwrap_or_else(|e| panic!("values written by brise do not parse again: {e}\n{written}"));
-    assert_eq!(again.to_yaml(), written, "the values changed on a round trip");
+    assert_eq!(
+        again.to_yaml(),
+        written,
+        "the values changed on a round trip"
+    );
     let fixed = fixed();
     for (i, schema) in fixed.schemas.iter().enumerate() {
         let config = resolve(schema, &raw);

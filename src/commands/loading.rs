@@ -93,15 +93,19 @@ pub(crate) fn issue_diagnostic(schema: &Schema, raw: &RawValues, issue: &Issue) 
             }
         }
         // The values file's line would show the secret: its position only.
-        None if is_secret_path(schema, &issue.path) => {
-            let span = raw.span(&issue.path).cloned();
-            if issue.is_error() {
+        None => {
+            let span = raw.span_at(&issue.path, issue.index).cloned();
+            let d = if issue.is_error() {
                 Diagnostic::error(span, message)
             } else {
                 Diagnostic::warning(span, message)
+            };
+            // The values file's line would show a secret: its position only.
+            match raw.source_text() {
+                Some(text) if !is_secret_path(schema, &issue.path) => d.with_source(text),
+                _ => d,
             }
         }
-        None => raw.diagnostic(&issue.path, message, issue.is_error()),
     }
 }
 

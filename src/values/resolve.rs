@@ -15,9 +15,9 @@ use crate::dictionary::schema::{
 use crate::dictionary::types::{self, Check, VarType};
 use crate::dictionary::value::Value;
 use crate::expr::{self, ContextBuilder};
+use crate::values::SECRET_MASK;
 use crate::values::config::{Config, Entry, EntryKind, Issue, IssueKind};
 use crate::values::raw::{RawValues, Slot};
-use crate::values::SECRET_MASK;
 
 const NO_INDEX: u32 = u32::MAX;
 /// Deepest chain of calculations followed before giving up (bounded stack).
@@ -674,33 +674,40 @@ impl<'s> Resolver<'s> {
                 return None;
             }
         };
-        let value =
-            if own_multi {
-                match raw {
-                    Value::List(items) => {
-                        Value::List(items.into_iter().map(|v| convert_user(var.ty, v)).collect())
-                    }
-                    Value::Null => Value::List(Vec::new()),
-                    other => {
-                        self.issue(IssueKind::InvalidValue, path, idx, format!(
-                        "the value `{}` is not a list but the variable is multi, it is ignored",
+        let value = if own_multi {
+            match raw {
+                Value::List(items) => {
+                    Value::List(items.into_iter().map(|v| convert_user(var.ty, v)).collect())
+                }
+                Value::Null => Value::List(Vec::new()),
+                other => {
+                    let shown = if var.is_secret() {
+                        SECRET_MASK.to_owned()
+                    } else {
                         other.display()
+                    };
+                    self.issue(IssueKind::InvalidValue, path, idx, format!(
+                        "the value `{shown}` is not a list but the variable is multi, it is ignored"
                     ));
-                        return None;
-                    }
+                    return None;
                 }
-            } else {
-                match raw {
-                    Value::List(items) => {
-                        self.issue(IssueKind::InvalidValue, path, idx, format!(
-                        "the value `[{}]` is a list but the variable is not multi, it is ignored",
+            }
+        } else {
+            match raw {
+                Value::List(items) => {
+                    let shown = if var.is_secret() {
+                        SECRET_MASK.to_owned()
+                    } else {
                         Value::List(items).display()
+                    };
+                    self.issue(IssueKind::InvalidValue, path, idx, format!(
+                        "the value `[{shown}]` is a list but the variable is not multi, it is ignored"
                     ));
-                        return None;
-                    }
-                    other => convert_user(var.ty, other),
+                    return None;
                 }
-            };
+                other => convert_user(var.ty, other),
+            }
+        };
         match self.check_value(node, ctx, idx, &value) {
             Ok(()) => Some(value),
             Err(reason) => {
@@ -754,12 +761,7 @@ impl<'s> Resolver<'s> {
                 Check::Valid => {}
                 Check::Warning(w) => {
                     let path = self.concrete(node, ctx);
-                    self.issue(
-                        IssueKind::Warning,
-                        path,
-                        idx,
-                        format!("`{shown}` {w}"),
-                    );
+                    self.issue(IssueKind::Warning, path, idx, format!("`{shown}` {w}"));
                 }
                 Check::Invalid(reason) if var.warnings => {
                     let path = self.concrete(node, ctx);
@@ -795,7 +797,10 @@ impl<'s> Resolver<'s> {
             }
             if let (Some(re), Value::Str(s)) = (&var.regexp, item) {
                 if !re.regex.is_match(s).unwrap_or(false) {
-                    return Err(format!("`{shown}` does not match the regexp `{}`", re.source));
+                    return Err(format!(
+                        "`{shown}` does not match the regexp `{}`",
+                        re.source
+                    ));
                 }
             }
         }
@@ -1318,7 +1323,12 @@ impl<'s> Resolver<'s> {
         if var.unique {
             for (i, a) in items.iter().enumerate() {
                 if !a.is_null() && items[..i].iter().any(|b| b == a) {
-                    out.push(format!("the value `{}` is not unique", a.display()));
+                    let shown = if var.is_secret() {
+                        SECRET_MASK.to_owned()
+                    } else {
+                        a.display()
+                    };
+                    out.push(format!("the value `{shown}` is not unique"));
                     break;
                 }
             }
