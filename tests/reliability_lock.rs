@@ -187,11 +187,18 @@ fn a_waiting_run_says_so_and_proceeds_when_the_holder_is_killed_by_sigkill() {
     );
     // Still waiting: the lock is the kernel's, nobody guesses it is stale.
     std::thread::sleep(Duration::from_millis(300));
-    assert!(waiter.try_wait().unwrap().is_none(), "the waiter did not wait");
+    assert!(
+        waiter.try_wait().unwrap().is_none(),
+        "the waiter did not wait"
+    );
     kill_nine(&mut holder);
     let status = waiter.wait().unwrap();
     assert!(status.success(), "{status}");
-    assert!(site.values().contains("host_port: \"8091\""), "{}", site.values());
+    assert!(
+        site.values().contains("host_port: \"8091\""),
+        "{}",
+        site.values()
+    );
 }
 
 #[test]

@@ -58,15 +58,15 @@ pub enum OutputError {
         reload_problems(.reloaded)
     )]
     RolledBack {
-        source: Box<OutputError>,
+        source: Box<Self>,
         files: usize,
         /// Reloads of the restored services that failed.
         reloaded: Vec<String>,
     },
     #[error("{source}\nputting the previous generated files back failed too: {undo}")]
     RollbackFailed {
-        source: Box<OutputError>,
-        undo: Box<OutputError>,
+        source: Box<Self>,
+        undo: Box<Self>,
     },
 }
 
