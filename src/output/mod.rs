@@ -64,10 +64,7 @@ pub enum OutputError {
         reloaded: Vec<String>,
     },
     #[error("{source}\nputting the previous generated files back failed too: {undo}")]
-    RollbackFailed {
-        source: Box<Self>,
-        undo: Box<Self>,
-    },
+    RollbackFailed { source: Box<Self>, undo: Box<Self> },
 }
 
 fn reload_problems(problems: &[String]) -> String {
