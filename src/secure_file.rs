@@ -78,6 +78,7 @@ pub fn secure_values_file(path: &Path) -> Result<Vec<String>, SecureError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // test fixtures written directly
 mod tests {
     use super::*;
 

@@ -134,7 +134,7 @@ fn alias_bomb(key_prefix: &str) -> String {
         format!("{key_prefix}a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
     for level in 1..9 {
         let previous = format!("*a{}", level - 1);
-        let items = vec![previous.as_str(); 10].join(", ");
+        let items = [previous.as_str(); 10].join(", ");
         text.push_str(&format!("{key_prefix}a{level}: &a{level} [{items}]\n"));
     }
     text
