@@ -39,6 +39,9 @@ done
 if [ -z "${BRISE:-}" ]; then
   (cd "$ROOT" && cargo build --quiet --release --locked --bin brise)
   BRISE="${CARGO_TARGET_DIR:-$ROOT/target}/release/brise"
+  BUILD="release build of \`$(git -C "$ROOT" rev-parse --short HEAD)\`"
+else
+  BUILD="the binary \`$BRISE\` given in BRISE"
 fi
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/bench-dictionaries.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT

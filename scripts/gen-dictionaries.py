@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Generate Rougail 1.1 dictionaries of N variables for the dictionary benchmark.
 
-usage: gen-dictionaries.py N OUTDIR [--families-per-file 10]
+usage: gen-dictionaries.py N OUTDIR [--families-per-file 50]
 
 A realistic mix, deterministic (same N, same files): families of 20 variables
-(strings, integers, floats, booleans, choices, ports, IPs, domain names, multis,
-one leadership of a leader and two followers), 50 families per file, and in
-every other family 4 of the 20 variables calculated or conditional (so 10% in
-all): a `variable` copy from the previous family, a jinja default, a `hidden`
+(strings, integers, floats, booleans, choices, ports, IPs, domain names, mail and
+web addresses, multis, one leadership of a leader and two followers), 50
+families per file, and in every other family 4 of the 20 variables calculated
+or conditional (so 10% in all): a `variable` copy from the previous family, a jinja default, a `hidden`
 variable condition and a `disabled` jinja condition. Rougail accepts every file
 and its values are fully determined, so brise must print the same JSON.
 """
@@ -118,9 +118,9 @@ def family(index):
             "    type: web_address",
             f"    default: https://www{index}.example.net/",
             "  secret_option:",
-            "    description: a secret",
-            "    type: secret",
-            "    default: s3cr3t",
+            "    description: a mail address",
+            "    type: mail",
+            f"    default: admin{index}@example.net",
             "  tuning:",
             "    description: an integer",
             "    type: integer",

@@ -235,6 +235,19 @@ pub struct ReconfigureArgs {
     /// How many containers are converged at once.
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub parallel: usize,
+    /// Run the Docker containers on this engine instead of the one the
+    /// configuration chooses (`containers.engine`).
+    #[arg(long, value_enum, value_name = "ENGINE")]
+    pub engine: Option<EngineArg>,
+}
+
+/// Where the containers of technology `docker` run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EngineArg {
+    /// One Docker engine on this machine.
+    Docker,
+    /// Docker Swarm services (this machine must be a Swarm manager).
+    Swarm,
 }
 
 #[derive(Debug, Args)]

@@ -198,6 +198,31 @@ pub fn desired(
     }
 }
 
+/// The engine running the containers of technology `docker`
+/// (`containers.engine`; `docker` when the variable is absent).
+///
+/// # Errors
+/// The value is neither `docker` nor `swarm`.
+pub fn engine(config: &dyn crate::render::Configuration) -> Result<Engine, ValidationError> {
+    let path = match config.namespace() {
+        Some(namespace) => format!("{namespace}.containers.engine"),
+        None => "containers.engine".to_owned(),
+    };
+    let tree = config.tree();
+    match crate::render::configuration::lookup(&tree, &path).map(text) {
+        None => Ok(Engine::Docker),
+        Some(value) => match value.as_str() {
+            "docker" | "null" => Ok(Engine::Docker),
+            "swarm" => Ok(Engine::Swarm),
+            other => Err(ValidationError {
+                path,
+                index: None,
+                message: format!("unknown engine `{other}`"),
+            }),
+        },
+    }
+}
+
 /// Reads one container family of the tree, collecting errors.
 struct Reader<'a> {
     family: &'a serde_json::Value,
@@ -663,6 +688,18 @@ mod tests {
 
     fn hello() -> Value {
         json!({"name": "hello-world", "repository": "hello-world", "tag": null, "ports": [], "proxy_path": "/hello-world"})
+    }
+
+    #[test]
+    fn the_engine_is_docker_unless_swarm_is_chosen() {
+        let mut config = config(vec![("hello-world", hello())]);
+        assert_eq!(engine(&config), Ok(Engine::Docker));
+        config.tree["containers"]["engine"] = json!("swarm");
+        assert_eq!(engine(&config), Ok(Engine::Swarm));
+        config.tree["containers"]["engine"] = json!("kubernetes");
+        let error = engine(&config).unwrap_err();
+        assert_eq!(error.path, "containers.engine");
+        assert_eq!(error.message, "unknown engine `kubernetes`");
     }
 
     #[test]

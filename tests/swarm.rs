@@ -16,11 +16,14 @@ mod swarm_common;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use brise::containers::{ContainerSpec, ImageRef, Mount};
+use brise::app::Failure;
+use brise::commands::reconfigure::{Generate, Log, Request, pipeline, swarm_services};
+use brise::containers::{ContainerSpec, ImageRef, Mount, Technology};
 use brise::reconcile::{
     self, Action, ApplyOptions, Conflict, Images, Options, Plan, Reason, Report, Silent, Status,
 };
 use brise::runtime::fake::{loopback_port, spec};
+use brise::runtime::routed::RoutedRuntime;
 use brise::runtime::swarm::{
     self, PublishMode, ServiceStatus, SwarmOptions, SwarmRuntime, UpdatePolicy,
 };
@@ -64,7 +67,18 @@ async fn plan(runtime: &SwarmRuntime, desired: &[ContainerSpec]) -> reconcile::P
 }
 
 async fn converge(runtime: &SwarmRuntime, desired: &[ContainerSpec]) -> (Plan, Report) {
-    let prepared = plan(runtime, desired).await;
+    converge_with(runtime, desired, &Options::default()).await
+}
+
+async fn converge_with(
+    runtime: &SwarmRuntime,
+    desired: &[ContainerSpec],
+    options: &Options,
+) -> (Plan, Report) {
+    let services = swarm::services(desired);
+    let prepared = reconcile::prepare(runtime, &services, options, Images::Pull, 4, &NoProgress)
+        .await
+        .unwrap();
     let report = reconcile::apply(
         &prepared.plan,
         runtime,
@@ -201,6 +215,25 @@ impl Drop for BrokenImage {
     }
 }
 
+/// `brise status ARGS…` (the real binary) with a values file of its own; its standard output.
+fn brise_status(args: &[&str]) -> String {
+    let dir = tempfile::Builder::new()
+        .prefix("brise-t-swarm-status-")
+        .tempdir()
+        .unwrap();
+    let status = brise::command::Invocation::new(env!("CARGO_BIN_EXE_brise"))
+        .arg("--values")
+        .arg(dir.path().join("values.yml"))
+        .arg("--state-dir")
+        .arg(dir.path())
+        .arg("status")
+        .args(args);
+    match brise::command::run(&status) {
+        Ok(output) => output.stdout,
+        Err(error) => panic!("{error}"),
+    }
+}
+
 fn action_of(plan: &Plan, name: &str) -> Action {
     plan.entry(name)
         .unwrap_or_else(|| panic!("no entry for {name} in {plan}"))
@@ -324,6 +357,33 @@ async fn a_replicated_service_rolls_updates_through_rolls_back_a_broken_image_an
     for container in running_containers(&name) {
         assert!(env_of(&container).contains("BRISE_STAGE=two"));
     }
+    // `brise status` (the real binary) shows the service, its replicas and the task error.
+    let shown = brise_status(&[]);
+    let line = shown
+        .lines()
+        .position(|line| line.starts_with(&name))
+        .unwrap_or_else(|| panic!("{name} not in:\n{shown}"));
+    let lines: Vec<&str> = shown.lines().collect();
+    assert!(
+        lines[line].contains("2/2 running") && lines[line].contains("update rollback-completed"),
+        "{shown}"
+    );
+    assert!(
+        lines[line + 1].trim_start().starts_with("task ")
+            && lines[line + 1].contains("non-zero exit (127)"),
+        "{shown}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&brise_status(&["--json"])).unwrap();
+    let service = json["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|service| service["name"] == name.as_str())
+        .unwrap();
+    assert_eq!(
+        (service["running"].as_u64(), service["desired"].as_u64()),
+        (Some(2), Some(2))
+    );
     // The rollback restored the previous spec and its labels: as declared again.
     let (again, _) = converge(&runtime, std::slice::from_ref(&web)).await;
     assert!(again.is_empty(), "{again}");
@@ -351,7 +411,7 @@ async fn a_replicated_service_rolls_updates_through_rolls_back_a_broken_image_an
 // See: #8
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs docker"]
-async fn a_host_mode_service_answers_through_nginx_keeps_its_data_and_stops_and_starts() {
+async fn a_host_mode_service_answers_through_nginx_recreates_with_a_backup_and_keeps_its_data() {
     let _swarm = Swarm::join();
     let runtime = connect(PublishMode::Host).await;
     let name = unique("site");
@@ -421,7 +481,8 @@ async fn a_host_mode_service_answers_through_nginx_keeps_its_data_and_stops_and_
     };
     fetch(&marker);
 
-    // A changed environment rolls through (stop-first) and the data is still served.
+    // A changed environment needs new tasks: refused for a persistent service
+    // by a plain run, done with --recreate, which saves a task's filesystem first.
     site.environment = vec![("BRISE_STAGE".to_owned(), "two".to_owned())];
     let changed = plan(&runtime, std::slice::from_ref(&site)).await.plan;
     assert!(
@@ -431,15 +492,60 @@ async fn a_host_mode_service_answers_through_nginx_keeps_its_data_and_stops_and_
         )),
         "a persistent service is not replaced by a plain run: {changed}"
     );
-    site.persistent = false;
-    let (_, report) = converge(&runtime, std::slice::from_ref(&site)).await;
+    let recreate = Options {
+        recreate: [name.clone()].into(),
+        ..Options::default()
+    };
+    let (_, report) = converge_with(&runtime, std::slice::from_ref(&site), &recreate).await;
+    let backup = match &report.outcome(&name).unwrap().status {
+        Status::Done {
+            backup: Some(backup),
+        } => backup.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(backup, format!("brise-backup/{name}:20260101T000000Z"));
+    assert!(docker_try(&["image", "inspect", &backup]).0);
+    docker(&["rmi", &backup]);
+    for container in running_containers(&name) {
+        assert!(env_of(&container).contains("BRISE_STAGE=two"));
+    }
+    fetch(&marker);
+
+    // Two replicas cannot share a host-mode port on one node: the new task
+    // stays pending, brise rolls the scale back and reports why.
+    let mut two = site.clone();
+    two.persistent = false;
+    two.replicas = 2;
+    let (_, report) = converge(&runtime, std::slice::from_ref(&two)).await;
+    match &report.outcome(&name).unwrap().status {
+        Status::Failed { step, error } => {
+            assert_eq!(*step, Step::Update);
+            assert!(error.contains("cannot be scheduled"), "{error}");
+            assert!(error.contains("rolled the service back"), "{error}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let status = status_of(&runtime, &name).await.unwrap();
+    assert_eq!((status.running, status.desired), (1, 1), "{status}");
+    fetch(&marker);
+
+    // No longer declared, persistent: scaled to zero and kept; declared again: started.
+    let (gone, report) = converge(&runtime, &[]).await;
+    assert_eq!(action_of(&gone, &name), Action::Stop);
+    assert_done(&report, &name);
+    assert!(service_exists(&name));
+    let observed = runtime.inspect(&name).await.unwrap().unwrap();
+    assert_eq!(observed.state, ContainerState::Created);
+    assert!(running_containers(&name).is_empty());
+    let (kept, _) = converge(&runtime, &[]).await;
+    assert!(kept.is_empty(), "{kept}");
+    let (back, report) = converge(&runtime, std::slice::from_ref(&site)).await;
+    assert_eq!(action_of(&back, &name), Action::Start);
     assert_done(&report, &name);
     fetch(&marker);
 
-    // Stop scales to zero and keeps the service; the next run starts it again.
+    // Stop (the runtime verb) scales to zero too; the next run starts it again.
     runtime.stop(&name, 10).await.unwrap();
-    let observed = runtime.inspect(&name).await.unwrap().unwrap();
-    assert_eq!(observed.state, ContainerState::Created);
     assert!(running_containers(&name).is_empty());
     let (restart, report) = converge(&runtime, std::slice::from_ref(&site)).await;
     assert_eq!(action_of(&restart, &name), Action::Start);
@@ -447,8 +553,7 @@ async fn a_host_mode_service_answers_through_nginx_keeps_its_data_and_stops_and_
     fetch(&marker);
 
     // Removal removes the service and its volume, never the data.
-    let (_, report) = converge(&runtime, &[]).await;
-    assert_done(&report, &name);
+    runtime.remove(&name).await.unwrap();
     assert!(!service_exists(&name));
     let volumes = docker(&[
         "volume",
@@ -473,8 +578,38 @@ async fn an_update_against_a_stale_service_version_is_refused() {
     let name = unique("stale");
     let _cleanup = ServiceCleanup(name.clone());
     let worker = spec(&name, "busybox");
-    let (_, report) = converge(&runtime, std::slice::from_ref(&worker)).await;
+    // Through the routed runtime, as reconfigure drives every engine.
+    let services = swarm::services(std::slice::from_ref(&worker));
+    let routed = RoutedRuntime::new(vec![(Technology::Docker, &runtime)], &services);
+    let prepared = reconcile::prepare(
+        &routed,
+        &services,
+        &Options::default(),
+        Images::Pull,
+        4,
+        &NoProgress,
+    )
+    .await
+    .unwrap();
+    let report = reconcile::apply(
+        &prepared.plan,
+        &routed,
+        &prepared.images,
+        &ApplyOptions {
+            parallel: 4,
+            backup_stamp: "20260101T000000Z".to_owned(),
+        },
+        &Silent,
+    )
+    .await
+    .unwrap();
     assert_done(&report, &name);
+    assert_eq!(
+        status_of(&runtime, &name)
+            .await
+            .map(|s| (s.running, s.desired)),
+        Some((1, 1))
+    );
 
     let stale = runtime.version(&name).await.unwrap().unwrap();
     // Someone else changes the service after brise read it.
@@ -570,4 +705,114 @@ async fn a_missing_socket_is_an_unreachable_engine() {
         matches!(error, RuntimeError::EngineUnreachable { .. }),
         "{error:?}"
     );
+}
+
+/// reconfigure's log, kept.
+#[derive(Default)]
+struct Lines(std::sync::Mutex<Vec<String>>);
+
+impl Log for Lines {
+    fn line(&self, line: &str) {
+        self.0.lock().unwrap().push(line.to_owned());
+    }
+}
+
+impl Lines {
+    fn take(&self) -> String {
+        std::mem::take(&mut *self.0.lock().unwrap()).join("\n")
+    }
+}
+
+/// gen_config stand-in: nothing to render.
+struct NoFiles;
+
+impl Generate for NoFiles {
+    fn generate(&mut self, _dry_run: bool) -> Result<String, Failure> {
+        Ok(String::new())
+    }
+}
+
+// See: #8
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs docker"]
+async fn reconfigure_with_the_swarm_engine_warns_plans_converges_and_records() {
+    let _swarm = Swarm::join();
+    let runtime = connect(PublishMode::Ingress).await;
+    let name = unique("pipeline");
+    let _cleanup = ServiceCleanup(name.clone());
+    let dir = tempfile::Builder::new()
+        .prefix("brise-t-swarm-pipeline-")
+        .tempdir()
+        .unwrap();
+    let values = dir.path().join("values.yml");
+    brise::output::atomic::write(&values, b"containers: {}\n", None).unwrap();
+    let request = |dry_run: bool| Request {
+        dry_run,
+        json: false,
+        options: Options::default(),
+        parallel: 4,
+        hooks_dir: dir.path().join("hooks"),
+        values: values.clone(),
+        stamp: "20260101T000000Z".to_owned(),
+    };
+    let mut worker = spec(&name, "busybox");
+    worker.replicas = 2;
+    worker.ports.push(loopback_port(80, nginx::free_port()));
+    let log = Lines::default();
+
+    // Swarm's checks first: a name Swarm refuses stops everything.
+    let dotted = spec("brise-t-swarm.dotted", "busybox");
+    match swarm_services(&[worker.clone(), dotted], runtime.options(), &log) {
+        Err(Failure::Invalid(error)) => {
+            let text = format!("{error:#}");
+            assert!(
+                text.contains("`brise-t-swarm.dotted`: Swarm service names"),
+                "{text}"
+            );
+            assert!(text.ends_with("nothing was changed"), "{text}");
+        }
+        other => panic!("{other:?}"),
+    }
+    log.take();
+    let services = swarm_services(std::slice::from_ref(&worker), runtime.options(), &log).unwrap();
+    assert!(
+        log.take().contains("warning: container `")
+            && services[0].ports[0].host_ip.is_unspecified(),
+        "the loopback port is warned about and published on every address"
+    );
+
+    // A dry run plans the service and creates nothing.
+    pipeline(&request(true), &services, &runtime, &mut NoFiles, &log)
+        .await
+        .unwrap();
+    assert!(
+        log.take()
+            .contains(&format!("create     {name}: not present"))
+    );
+    assert!(!service_exists(&name));
+
+    // The run creates it and records the values as applied; the next does nothing.
+    pipeline(&request(false), &services, &runtime, &mut NoFiles, &log)
+        .await
+        .unwrap();
+    assert!(log.take().contains(&format!("create     {name}: done")));
+    assert_eq!(
+        status_of(&runtime, &name)
+            .await
+            .map(|s| (s.running, s.desired)),
+        Some((2, 2))
+    );
+    assert!(dir.path().join("values.applied.yml").is_file());
+    pipeline(&request(false), &services, &runtime, &mut NoFiles, &log)
+        .await
+        .unwrap();
+    assert!(
+        log.take()
+            .contains("nothing to do: 1 container as declared")
+    );
+
+    pipeline(&request(false), &[], &runtime, &mut NoFiles, &log)
+        .await
+        .unwrap();
+    assert!(!service_exists(&name));
 }

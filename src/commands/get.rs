@@ -1,8 +1,46 @@
-//! `brise get`.
+//! `brise get VAR` (one value; list items one per line) and `brise get --list`
+//! (`path=value` lines, EOLE's `CreoleGet --list`; secrets masked).
+
+use std::io::Write as _;
 
 use crate::app::{Failure, Settings};
 use crate::cli::GetArgs;
+use crate::commands::loading;
+use crate::dictionary::Value;
 
-pub fn run(_settings: &Settings, _args: &GetArgs) -> Result<(), Failure> {
-    Err(super::not_yet("get"))
+pub fn run(settings: &Settings, args: &GetArgs) -> Result<(), Failure> {
+    let (schema, _, config) = loading::configuration(settings)?;
+    let mut out = std::io::stdout().lock();
+    if args.list {
+        for line in config.list_lines() {
+            let _ = writeln!(out, "{line}");
+        }
+        return Ok(());
+    }
+    let Some(path) = &args.variable else {
+        return Err(Failure::invalid(anyhow::anyhow!(
+            "give a variable path or `--list`"
+        )));
+    };
+    let value = config.get(path).map_err(Failure::invalid)?;
+    let secret = config
+        .entry(path)
+        .and_then(|e| schema.variable(e.node))
+        .is_some_and(crate::dictionary::Variable::is_secret);
+    if secret && !loading::is_root() {
+        return Err(Failure::invalid(anyhow::anyhow!(
+            "`{path}` is a secret, only root can read it"
+        )));
+    }
+    match value {
+        Value::List(items) => {
+            for item in items {
+                let _ = writeln!(out, "{}", item.display());
+            }
+        }
+        other => {
+            let _ = writeln!(out, "{}", other.display());
+        }
+    }
+    Ok(())
 }

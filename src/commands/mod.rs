@@ -8,6 +8,7 @@ pub mod gen_config;
 pub mod generate;
 pub mod get;
 pub mod import_eol;
+pub(crate) mod loading;
 pub mod lxc_helper;
 pub mod passwd;
 pub mod reconfigure;

@@ -15,13 +15,14 @@ use serde::Serialize;
 
 use crate::app::{Failure, Settings};
 use crate::applied;
-use crate::cli::ReconfigureArgs;
-use crate::containers::ContainerSpec;
+use crate::cli::{EngineArg, ReconfigureArgs};
+use crate::containers::{ContainerSpec, Engine};
 use crate::hooks::{self, Phase};
 use crate::reconcile::{
     self, ApplyOptions, Entry, Images, Options, Outcome, Plan, PrepareError, Reporter, Status,
 };
 use crate::runtime::engines::Engines;
+use crate::runtime::swarm::{self, PublishMode, SwarmOptions};
 use crate::runtime::{PullEvent, PullProgress, Runtime, host, lxc};
 
 /// What the operator asked for.
@@ -60,7 +61,7 @@ impl Request {
 
 /// gen_config as the pipeline sees it: render and install (or, on a dry run,
 /// only plan) the files; a printable summary of what changed.
-pub trait Generate {
+pub trait Generate: Send {
     /// # Errors
     /// The files are invalid or cannot be installed.
     fn generate(&mut self, dry_run: bool) -> Result<String, Failure>;
@@ -68,7 +69,15 @@ pub trait Generate {
 
 /// Where the pipeline writes what it does (the terminal, the web form's log).
 pub trait Log: Send + Sync {
+    /// One line of what is being done.
     fn line(&self, line: &str);
+
+    /// The plan (what will change and why), before anything changes.
+    fn plan(&self, text: &str) {
+        for line in text.lines() {
+            self.line(line);
+        }
+    }
 }
 
 /// Standard output.
@@ -153,6 +162,11 @@ pub async fn pipeline(
         )));
     }
 
+    let changes = changes_text(&prepared.plan);
+    if !changes.is_empty() {
+        log.plan(&changes);
+    }
+
     run_hooks(&request.hooks_dir, Phase::Preservice, log)?;
     run_hooks(&request.hooks_dir, Phase::Pretemplate, log)?;
     let files = generate.generate(false)?;
@@ -197,6 +211,18 @@ pub async fn pipeline(
     run_hooks(&request.hooks_dir, Phase::Postservice, log)?;
     applied::record(&request.values).map_err(Failure::system)?;
     Ok(())
+}
+
+/// The plan's lines that change something.
+fn changes_text(plan: &Plan) -> String {
+    let mut text = String::new();
+    for line in plan.to_string().lines() {
+        if !line.starts_with("nothing") {
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    text
 }
 
 fn refusal_text(plan: &Plan) -> String {
@@ -336,6 +362,49 @@ fn acquire_lock(_settings: &Settings) -> Result<RunLock, Failure> {
 struct Loaded {
     desired: Vec<ContainerSpec>,
     generate: Box<dyn Generate>,
+    /// Where the Docker containers run (`containers::engine`).
+    engine: Engine,
+    /// How Swarm publishes ports (`swarm::publish_mode`).
+    swarm_publish_mode: PublishMode,
+}
+
+impl From<EngineArg> for Engine {
+    fn from(engine: EngineArg) -> Self {
+        match engine {
+            EngineArg::Docker => Self::Docker,
+            EngineArg::Swarm => Self::Swarm,
+        }
+    }
+}
+
+/// The Swarm services of the declared Docker containers: Swarm's errors
+/// (service names) stop the run before anything changes; its warnings
+/// (loopback publishing, node-local data, host-mode replicas) are printed.
+///
+/// # Errors
+/// [`Failure::Invalid`] listing every container Swarm cannot run.
+pub fn swarm_services(
+    desired: &[ContainerSpec],
+    options: &SwarmOptions,
+    log: &dyn Log,
+) -> Result<Vec<ContainerSpec>, Failure> {
+    let checked = swarm::check(desired, options);
+    for warning in &checked.warnings {
+        log.line(&format!("warning: {warning}"));
+    }
+    if checked.errors.is_empty() {
+        Ok(swarm::services(desired))
+    } else {
+        Err(Failure::invalid(anyhow!(
+            "{}\nnothing was changed",
+            checked
+                .errors
+                .iter()
+                .map(|error| format!("error: {error}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        )))
+    }
 }
 
 /// Load dictionaries and values, validate them and the containers.
@@ -365,22 +434,107 @@ fn stamp_now() -> String {
         .to_string()
 }
 
-pub fn run(settings: &Settings, args: &ReconfigureArgs) -> Result<(), Failure> {
+/// A whole run on the real engines: load, validate, then [`pipeline`].
+///
+/// # Errors
+/// As [`pipeline`], plus invalid configuration and unreachable engines.
+pub async fn reconfigure(
+    settings: &Settings,
+    args: &ReconfigureArgs,
+    log: &dyn Log,
+) -> Result<(), Failure> {
     let _lock = acquire_lock(settings)?;
     let loaded = load(settings, &args.root)?;
-    let desired = loaded.desired;
+    let engine = args.engine.map_or(loaded.engine, Engine::from);
+    let swarm_options = SwarmOptions {
+        publish_mode: loaded.swarm_publish_mode,
+        ..SwarmOptions::default()
+    };
+    let desired = match engine {
+        Engine::Docker => loaded.desired,
+        Engine::Swarm => swarm_services(&loaded.desired, &swarm_options, log)?,
+    };
     check_engines(&desired)?;
     let request = Request::from_args(settings, args, stamp_now());
+    let mut generate = loaded.generate;
+    let engines = match engine {
+        Engine::Docker => Engines::connect(&desired).await,
+        Engine::Swarm => Engines::connect_swarm(&desired, swarm_options).await,
+    }
+    .map_err(Failure::system)?;
+    let routed = engines.routed(&desired);
+    pipeline(&request, &desired, &routed, generate.as_mut(), log).await
+}
+
+pub fn run(settings: &Settings, args: &ReconfigureArgs) -> Result<(), Failure> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("cannot start the async runtime")
         .map_err(Failure::system)?;
-    let mut generate = loaded.generate;
-    runtime.block_on(async {
-        let engines = Engines::connect(&desired).await.map_err(Failure::system)?;
-        let routed = engines.routed(&desired);
-        pipeline(&request, &desired, &routed, generate.as_mut(), &Stdout).await
-    })
+    runtime.block_on(reconfigure(settings, args, &Stdout))
+}
+
+/// The web form's "apply": a plain `reconfigure` of the saved values, its
+/// plan and log streamed to the page.
+#[derive(Debug, Clone)]
+pub struct WebApplier {
+    settings: Settings,
+}
+
+impl WebApplier {
+    #[must_use]
+    pub fn new(settings: Settings) -> Self {
+        Self { settings }
+    }
+}
+
+/// [`Log`] into the web form's run record.
+struct SinkLog(crate::web::apply::LogSink);
+
+impl Log for SinkLog {
+    fn line(&self, line: &str) {
+        self.0.log(line);
+    }
+
+    fn plan(&self, text: &str) {
+        self.0.plan(text);
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::web::apply::Applier for WebApplier {
+    async fn apply(&self, log: crate::web::apply::LogSink) -> anyhow::Result<()> {
+        let args = ReconfigureArgs {
+            root: PathBuf::from("/"),
+            dry_run: false,
+            json: false,
+            fresh: Vec::new(),
+            fresh_all: false,
+            recreate: Vec::new(),
+            parallel: 4,
+            engine: None,
+        };
+        let settings = self.settings.clone();
+        // On its own thread and runtime: the run blocks on files, hooks and
+        // nginx, and the web server's workers must stay free.
+        let outcome = tokio::task::spawn_blocking(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the async runtime")
+                .map_err(Failure::system)?;
+            runtime.block_on(reconfigure(&settings, &args, &SinkLog(log)))
+        })
+        .await
+        .context("the reconfigure task stopped")?;
+        match outcome {
+            Ok(()) => Ok(()),
+            Err(Failure::Invalid(error) | Failure::System(error)) => Err(error),
+            Err(Failure::Reported(code)) => Err(anyhow!(
+                "reconfigure failed (exit status {code}); see the log above"
+            )),
+        }
+    }
 }

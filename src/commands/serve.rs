@@ -22,7 +22,7 @@ pub fn run(settings: &Settings, args: &ServeArgs) -> Result<(), Failure> {
     }
     let config = WebConfig::new(settings.clone(), args.users_file.clone());
     let applier: Arc<dyn web::apply::Applier> = match args.runtime {
-        ServeRuntime::Real => Arc::new(web::apply::Unavailable),
+        ServeRuntime::Real => Arc::new(super::reconfigure::WebApplier::new(settings.clone())),
         ServeRuntime::Fake => Arc::new(web::apply::Unavailable),
     };
     let state = AppState::new(config, applier);

@@ -8,7 +8,9 @@ use serde::Serialize;
 use crate::app::{Failure, Settings};
 use crate::applied::{self, Drift};
 use crate::cli::StatusArgs;
+use crate::runtime::docker::endpoint_from;
 use crate::runtime::engines::Engines;
+use crate::runtime::swarm::{ServiceStatus, SwarmOptions, SwarmRuntime};
 use crate::runtime::{EngineInfo, ObservedContainer, Runtime};
 
 /// What `status` reports.
@@ -18,6 +20,9 @@ pub struct Status {
     /// Every engine seen (Docker, LXC).
     pub engines: Vec<EngineInfo>,
     pub containers: Vec<ContainerStatus>,
+    /// brise's Swarm services, when the engine is a Swarm manager.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<ServiceStatus>,
 }
 
 /// One managed container.
@@ -74,7 +79,20 @@ pub async fn status(settings: &Settings, engines: &[&dyn Runtime]) -> anyhow::Re
         values,
         engines: infos,
         containers,
+        services: Vec::new(),
     })
+}
+
+/// brise's services (replicas running and desired, update state, task
+/// errors) when the engine at `endpoint` is a Swarm manager; none otherwise.
+///
+/// # Errors
+/// The engine does not answer, or its services cannot be listed.
+pub async fn swarm_services(endpoint: &str) -> anyhow::Result<Vec<ServiceStatus>> {
+    match SwarmRuntime::connect_if_manager(endpoint, SwarmOptions::default()).await? {
+        Some(manager) => Ok(manager.services_status().await?),
+        None => Ok(Vec::new()),
+    }
 }
 
 impl std::fmt::Display for Status {
@@ -114,6 +132,12 @@ impl std::fmt::Display for Status {
             }
             writeln!(f)?;
         }
+        if !self.services.is_empty() {
+            writeln!(f, "swarm services:")?;
+            for service in &self.services {
+                writeln!(f, "{service}")?;
+            }
+        }
         Ok(())
     }
 }
@@ -128,7 +152,10 @@ pub fn run(settings: &Settings, args: &StatusArgs) -> Result<(), Failure> {
         .block_on(async {
             let engines = Engines::connect(&[]).await?;
             let list: Vec<&dyn Runtime> = engines.list().into_iter().map(|(_, e)| e).collect();
-            status(settings, &list).await
+            let mut status = status(settings, &list).await?;
+            let endpoint = endpoint_from(std::env::var("DOCKER_HOST").ok().as_deref());
+            status.services = swarm_services(&endpoint).await?;
+            anyhow::Ok(status)
         })
         .map_err(Failure::system)?;
     let text = if args.json {

@@ -1,4 +1,316 @@
 //! Dictionaries (Rougail 1.1 YAML) → [`Schema`]: every family and variable with
 //! its type, properties, defaults and calculations, paths resolved, modes
-//! propagated. Takes source texts, returns the schema or every diagnostic at
-//! once. Does no I/O outside the `load_*` wrappers.
+//! propagated, jinja expressions compiled (tera) once.
+//! [`load`] takes source texts and returns the schema or every diagnostic at
+//! once (`path:line:column: error: …`); it does no I/O. [`load_dirs`] is the
+//! thin wrapper that reads `*.yml`/`*.yaml` files of directories in name order.
+//!
+//! ```no_run
+//! use brise::dictionary::{load, Sources, SourceFile};
+//! let sources = Sources {
+//!     namespace: Some("rougail".into()),
+//!     files: vec![SourceFile::new("00-base.yml", "version: 1.1\nmy_var: 3\n")],
+//!     extras: Vec::new(),
+//! };
+//! let schema = load(&sources).unwrap();
+//! ```
+
+mod build;
+mod collect;
+pub mod schema;
+pub mod types;
+pub mod value;
+pub(crate) mod yaml;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
+
+use crate::app::Origin;
+use crate::diagnostic::{Diagnostic, Diagnostics, Span};
+pub(crate) use build::yaml_value as build_value;
+pub use schema::{
+    Calc, CalcKind, Choices, Default, Dynamic, Family, FamilyKind, Item, Mode, Node, NodeId,
+    NodeKind, Prop, Role, Schema, Variable,
+};
+pub use types::VarType;
+pub use value::Value;
+use yaml::Mark;
+
+/// Largest dictionary or values file accepted, in bytes.
+pub const MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
+
+/// One dictionary file: its name (for messages) and its text.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+impl SourceFile {
+    pub fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            text: text.into(),
+        }
+    }
+}
+
+/// Everything [`load`] needs: files in load order per namespace.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    /// Main namespace (`rougail` → paths `rougail.family.var`); `None` = no prefix.
+    pub namespace: Option<String>,
+    /// Files of the main namespace, in load order.
+    pub files: Vec<SourceFile>,
+    /// Extra namespaces, in order: name and files.
+    pub extras: Vec<(String, Vec<SourceFile>)>,
+}
+
+/// Every source file, with what diagnostics need (path, text).
+#[derive(Debug, Default)]
+pub(crate) struct Files {
+    files: Vec<(Arc<PathBuf>, String)>,
+}
+
+impl Files {
+    fn push(&mut self, file: &SourceFile) -> usize {
+        self.files
+            .push((Arc::new(file.path.clone()), file.text.clone()));
+        self.files.len() - 1
+    }
+
+    pub(crate) fn span(&self, file: usize, mark: Mark) -> Option<Span> {
+        self.files
+            .get(file)
+            .map(|(p, _)| Span::new(p.clone(), mark.line.max(1), mark.column.max(1)))
+    }
+
+    fn diag(&self, file: usize, mark: Mark, message: impl Into<String>, error: bool) -> Diagnostic {
+        let span = self.span(file, mark);
+        let d = if error {
+            Diagnostic::error(span, message)
+        } else {
+            Diagnostic::warning(span, message)
+        };
+        match self.files.get(file) {
+            Some((_, text)) => d.with_source(text),
+            None => d,
+        }
+    }
+
+    pub(crate) fn error(&self, file: usize, mark: Mark, message: impl Into<String>) -> Diagnostic {
+        self.diag(file, mark, message, true)
+    }
+
+    pub(crate) fn warning(
+        &self,
+        file: usize,
+        mark: Mark,
+        message: impl Into<String>,
+    ) -> Diagnostic {
+        self.diag(file, mark, message, false)
+    }
+
+    pub(crate) fn text(&self, file: usize) -> &str {
+        self.files.get(file).map_or("", |(_, t)| t.as_str())
+    }
+}
+
+/// Rougail's `normalize_family`: the instance name of a dynamic family identifier
+/// (lowercase; `-`, space and `.` become `_`; accents removed).
+#[must_use]
+pub fn normalize_identifier(identifier: &str) -> String {
+    let lowered = identifier.to_lowercase().replace(['-', ' ', '.'], "_");
+    lowered
+        .nfkd()
+        .filter(|c| !is_combining_mark(*c))
+        .collect::<String>()
+        .to_lowercase()
+}
+
+/// Load dictionaries from their texts. Returns the schema (with its warnings) or
+/// every error and warning found.
+pub fn load(sources: &Sources) -> Result<Schema, Diagnostics> {
+    let mut files = Files::default();
+    let mut namespaces = Vec::new();
+    let main: Vec<usize> = sources.files.iter().map(|f| files.push(f)).collect();
+    namespaces.push(collect::NamespaceFiles {
+        name: sources.namespace.clone(),
+        files: main,
+    });
+    for (name, extra) in &sources.extras {
+        let ids: Vec<usize> = extra.iter().map(|f| files.push(f)).collect();
+        namespaces.push(collect::NamespaceFiles {
+            name: Some(name.clone()),
+            files: ids,
+        });
+    }
+    let mut diags = Vec::new();
+    // Parse every file first (so every syntax error is reported).
+    let mut docs = Vec::new();
+    for index in 0..files.files.len() {
+        match yaml::parse(files.text(index)) {
+            Ok(doc) => docs.push((index, doc)),
+            Err(e) => diags.push(files.error(index, e.mark, e.message)),
+        }
+    }
+    let mut collector = collect::Collector::new(&files);
+    for (i, ns) in namespaces.iter().enumerate() {
+        collector.namespace(i, ns, &docs);
+    }
+    let (collected, collect_diags) = collector.finish();
+    diags.extend(collect_diags);
+    let has_errors = diags.iter().any(Diagnostic::is_error);
+    let names: Vec<Option<String>> = namespaces.iter().map(|n| n.name.clone()).collect();
+    match build::build(&files, collected, &names, has_errors) {
+        Ok((schema, warnings)) if !has_errors => {
+            let mut all = diags;
+            all.extend(warnings);
+            Ok(schema.with_warnings(all))
+        }
+        Ok((_, warnings)) => {
+            diags.extend(warnings);
+            Err(Diagnostics(sort(diags)))
+        }
+        Err(more) => {
+            diags.extend(more);
+            Err(Diagnostics(sort(diags)))
+        }
+    }
+}
+
+fn sort(mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    diags.sort_by(|a, b| {
+        let key = |d: &Diagnostic| d.span.as_ref().map(|s| (s.path.clone(), s.line, s.column));
+        key(a).cmp(&key(b))
+    });
+    diags.dedup();
+    diags
+}
+
+/// Why dictionary files could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read the dictionary directory `{path}`: {source}")]
+    ReadDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read the dictionary file `{path}`: {source}")]
+    ReadFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the dictionary directory `{path}` does not exist")]
+    MissingDir { path: PathBuf },
+    #[error("the file `{path}` is larger than {MAX_FILE_SIZE} bytes")]
+    TooLarge { path: PathBuf },
+    #[error("the file `{path}` is not valid UTF-8 (byte {offset})")]
+    NotUtf8 { path: PathBuf, offset: usize },
+    #[error("{0}")]
+    Invalid(Diagnostics),
+}
+
+/// Read a text file with the limits every user file gets (size, UTF-8).
+pub fn read_text(path: &Path) -> Result<String, LoadError> {
+    let meta = std::fs::metadata(path).map_err(|source| LoadError::ReadFile {
+        path: path.to_owned(),
+        source,
+    })?;
+    if meta.len() > MAX_FILE_SIZE {
+        return Err(LoadError::TooLarge {
+            path: path.to_owned(),
+        });
+    }
+    let bytes = std::fs::read(path).map_err(|source| LoadError::ReadFile {
+        path: path.to_owned(),
+        source,
+    })?;
+    String::from_utf8(bytes).map_err(|e| LoadError::NotUtf8 {
+        path: path.to_owned(),
+        offset: e.utf8_error().valid_up_to(),
+    })
+}
+
+/// The `*.yml`/`*.yaml` files of a directory (or the file itself), sorted by name.
+pub fn dictionary_files(dir: &Path, origin: Origin) -> Result<Vec<SourceFile>, LoadError> {
+    if dir.is_file() {
+        return Ok(vec![SourceFile::new(dir, read_text(dir)?)]);
+    }
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return match origin {
+                Origin::Default => Ok(Vec::new()),
+                Origin::Explicit => Err(LoadError::MissingDir {
+                    path: dir.to_owned(),
+                }),
+            };
+        }
+        Err(source) => {
+            return Err(LoadError::ReadDir {
+                path: dir.to_owned(),
+                source,
+            });
+        }
+    };
+    let mut paths = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| LoadError::ReadDir {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let path = entry.path();
+        let is_yaml = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e == "yml" || e == "yaml");
+        if is_yaml && path.is_file() {
+            paths.push(path);
+        }
+    }
+    paths.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+    paths
+        .into_iter()
+        .map(|p| read_text(&p).map(|text| SourceFile::new(p, text)))
+        .collect()
+}
+
+/// Read the dictionaries of directories (in order) and extra namespaces, then [`load`].
+pub fn load_dirs(
+    dirs: &[PathBuf],
+    origin: Origin,
+    namespace: Option<&str>,
+    extras: &[(String, PathBuf)],
+) -> Result<Schema, LoadError> {
+    let mut files = Vec::new();
+    for dir in dirs {
+        files.extend(dictionary_files(dir, origin)?);
+    }
+    let mut extra_files = Vec::new();
+    for (name, dir) in extras {
+        extra_files.push((name.clone(), dictionary_files(dir, Origin::Explicit)?));
+    }
+    let sources = Sources {
+        namespace: namespace.map(str::to_owned),
+        files,
+        extras: extra_files,
+    };
+    load(&sources).map_err(LoadError::Invalid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_normalised_like_rougail() {
+        assert_eq!(normalize_identifier("Val1"), "val1");
+        assert_eq!(normalize_identifier("val 2"), "val_2");
+        assert_eq!(normalize_identifier("a-b.c"), "a_b_c");
+        assert_eq!(normalize_identifier("Éléphant"), "elephant");
+    }
+}

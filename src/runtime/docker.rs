@@ -197,15 +197,18 @@ impl DockerRuntime {
     }
 }
 
-/// Start the Docker service through systemd when it runs, else `service`.
-fn start_service() -> Result<(), String> {
-    let systemd = std::path::Path::new("/run/systemd/system").is_dir();
-    let invocation = if systemd {
+/// How the Docker service is started: through systemd when it runs, else `service`.
+fn start_service_invocation(systemd: bool) -> Invocation {
+    if systemd {
         Invocation::new("systemctl").args(["start", "docker"])
     } else {
         Invocation::new("service").args(["docker", "start"])
-    };
-    command::run(&invocation)
+    }
+}
+
+fn start_service() -> Result<(), String> {
+    let systemd = std::path::Path::new("/run/systemd/system").is_dir();
+    command::run(&start_service_invocation(systemd))
         .map(drop)
         .map_err(|e| e.to_string())
 }
@@ -617,6 +620,18 @@ mod tests {
         assert_eq!(
             endpoint_from(Some("unix:///tmp/d.sock")),
             "unix:///tmp/d.sock"
+        );
+    }
+
+    #[test]
+    fn the_docker_service_is_started_through_systemd_or_service() {
+        assert_eq!(
+            start_service_invocation(true).to_string(),
+            "systemctl start docker"
+        );
+        assert_eq!(
+            start_service_invocation(false).to_string(),
+            "service docker start"
         );
     }
 

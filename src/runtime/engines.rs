@@ -10,6 +10,7 @@ use std::path::Path;
 use super::docker::{DEFAULT_SOCKET, DockerRuntime, endpoint_from};
 use super::lxc::{DEFAULT_LXCPATH, LxcConfig, LxcRuntime};
 use super::routed::RoutedRuntime;
+use super::swarm::{SwarmOptions, SwarmRuntime};
 use super::{Runtime, RuntimeError};
 use crate::containers::{ContainerSpec, Technology};
 
@@ -18,6 +19,9 @@ use crate::containers::{ContainerSpec, Technology};
 pub struct Engines {
     docker: Option<DockerRuntime>,
     lxc: Option<LxcRuntime>,
+    /// With `containers.engine: swarm`: runs the `technology: docker`
+    /// containers as services, in the place of `docker`.
+    swarm: Option<SwarmRuntime>,
 }
 
 impl Engines {
@@ -31,7 +35,8 @@ impl Engines {
         let docker_host = std::env::var("DOCKER_HOST").ok();
         let endpoint = endpoint_from(docker_host.as_deref());
         let docker = if wants(Technology::Docker) {
-            Some(DockerRuntime::connect(&endpoint).await?)
+            // Needed: start the Docker service when the local socket does not answer.
+            Some(DockerRuntime::connect_or_start(&endpoint).await?)
         } else if docker_host.is_some() || Path::new(DEFAULT_SOCKET).exists() {
             // Not needed: only to see (and remove) brise's undeclared containers.
             DockerRuntime::connect(&endpoint).await.ok()
@@ -49,20 +54,54 @@ impl Engines {
         } else {
             None
         };
-        Ok(Self { docker, lxc })
+        Ok(Self {
+            docker,
+            lxc,
+            swarm: None,
+        })
+    }
+
+    /// Like [`Engines::connect`], with the Docker containers run as Swarm
+    /// services by the manager at `DOCKER_HOST` (the local engine by default).
+    ///
+    /// # Errors
+    /// The engine is not a Swarm manager, or the LXC helper cannot be found.
+    pub async fn connect_swarm(
+        desired: &[ContainerSpec],
+        options: SwarmOptions,
+    ) -> Result<Self, RuntimeError> {
+        let endpoint = endpoint_from(std::env::var("DOCKER_HOST").ok().as_deref());
+        let swarm = SwarmRuntime::connect(&endpoint, options).await?;
+        let lxc_only: Vec<ContainerSpec> = desired
+            .iter()
+            .filter(|spec| spec.technology == Technology::Lxc)
+            .cloned()
+            .collect();
+        let mut engines = Self::connect(&lxc_only).await?;
+        // The plain Docker engine's brise containers are not this run's
+        // (see docs/scale-out.md on switching engines).
+        engines.docker = None;
+        engines.swarm = Some(swarm);
+        Ok(engines)
     }
 
     /// From engines built by the caller (tests).
     #[must_use]
     pub fn from_parts(docker: Option<DockerRuntime>, lxc: Option<LxcRuntime>) -> Self {
-        Self { docker, lxc }
+        Self {
+            docker,
+            lxc,
+            swarm: None,
+        }
     }
 
     /// Every connected engine with its technology, Docker first.
     #[must_use]
     pub fn list(&self) -> Vec<(Technology, &dyn Runtime)> {
         let mut engines: Vec<(Technology, &dyn Runtime)> = Vec::new();
-        if let Some(docker) = &self.docker {
+        if let Some(swarm) = &self.swarm {
+            engines.push((Technology::Docker, swarm));
+        } else if let Some(docker) = &self.docker {
             engines.push((Technology::Docker, docker));
         }
         if let Some(lxc) = &self.lxc {

@@ -145,6 +145,35 @@ pub fn spec_hash(spec: &ContainerSpec) -> String {
     hex::encode(Sha256::digest(&bytes))
 }
 
+/// Hex sha256 of the rendered files (path, contents) that lie inside one of
+/// the spec's mounted host directories, so that a changed configuration file
+/// recreates the container that reads it; `None` when no rendered file is
+/// mounted into it. `files` need not be sorted.
+#[must_use]
+pub fn rendered_hash(spec: &ContainerSpec, files: &[(&std::path::Path, &[u8])]) -> Option<String> {
+    let mut mounted: Vec<&(&std::path::Path, &[u8])> = files
+        .iter()
+        .filter(|(path, _)| {
+            spec.mounts
+                .iter()
+                .any(|m| path.starts_with(std::path::Path::new(&m.host_dir)))
+        })
+        .collect();
+    if mounted.is_empty() {
+        return None;
+    }
+    mounted.sort_by(|a, b| a.0.cmp(b.0));
+    let mut hasher = Sha256::new();
+    for (path, contents) in mounted {
+        let path = path.as_os_str().as_encoded_bytes();
+        hasher.update((path.len() as u64).to_le_bytes());
+        hasher.update(path);
+        hasher.update((contents.len() as u64).to_le_bytes());
+        hasher.update(contents);
+    }
+    Some(hex::encode(hasher.finalize()))
+}
+
 #[cfg(test)]
 mod tests {
     use std::net::{IpAddr, Ipv4Addr};
@@ -239,6 +268,26 @@ mod tests {
             change(&mut changed);
             assert_ne!(spec_hash(&changed), base, "{changed:?}");
         }
+    }
+
+    #[test]
+    fn rendered_hash_covers_only_files_inside_mounted_directories() {
+        use std::path::Path;
+        let web = spec();
+        let inside = Path::new("/var/eole-httpd/index.html");
+        let outside = Path::new("/etc/nginx/web.d/conteneurs2.conf");
+        assert_eq!(rendered_hash(&web, &[(outside, b"x")]), None);
+        let one = rendered_hash(&web, &[(inside, b"a"), (outside, b"x")]).unwrap();
+        assert_eq!(
+            rendered_hash(&web, &[(inside, b"a"), (outside, b"y")]).unwrap(),
+            one
+        );
+        assert_ne!(rendered_hash(&web, &[(inside, b"b")]).unwrap(), one);
+        // A sibling directory with a common prefix is not inside.
+        assert_eq!(
+            rendered_hash(&web, &[(Path::new("/var/eole-httpd2/a"), b"a")]),
+            None
+        );
     }
 
     #[test]

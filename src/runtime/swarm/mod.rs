@@ -26,7 +26,9 @@ use bollard::query_parameters::{
 use tokio::time::Instant;
 
 use self::converge::{Phase, Task, UpdateState, UpdateStatus, UpdateVerdict, Verdict, Watch};
-pub use self::spec::{Checked, PublishMode, SwarmOptions, UpdatePolicy, check, services};
+pub use self::spec::{
+    Checked, PublishMode, SwarmOptions, UpdatePolicy, check, publish_mode, services,
+};
 pub use self::status::ServiceStatus;
 use super::{
     ContainerState, EngineInfo, Labels, ObservedContainer, PullEvent, PullProgress, Recreated,
@@ -279,6 +281,34 @@ impl SwarmRuntime {
     /// # Errors
     /// [`RuntimeError::EngineUnreachable`] when no engine answers or it is not a manager.
     pub async fn connect(endpoint: &str, options: SwarmOptions) -> Result<Self, RuntimeError> {
+        let runtime = Self::connect_engine(endpoint, options).await?;
+        runtime.check_manager().await?;
+        Ok(runtime)
+    }
+
+    /// Connect like [`SwarmRuntime::connect`], but an engine that is not a
+    /// Swarm manager is `None` rather than an error (`brise status` shows
+    /// services only where there are some).
+    ///
+    /// # Errors
+    /// [`RuntimeError::EngineUnreachable`] when no engine answers.
+    pub async fn connect_if_manager(
+        endpoint: &str,
+        options: SwarmOptions,
+    ) -> Result<Option<Self>, RuntimeError> {
+        let runtime = Self::connect_engine(endpoint, options).await?;
+        match runtime.check_manager().await {
+            Ok(()) => Ok(Some(runtime)),
+            Err(RuntimeError::EngineUnreachable { .. }) if runtime.answers().await => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn answers(&self) -> bool {
+        self.docker.ping().await.is_ok()
+    }
+
+    async fn connect_engine(endpoint: &str, options: SwarmOptions) -> Result<Self, RuntimeError> {
         if endpoint.contains("://") && !endpoint.starts_with("unix://") {
             return Err(unreachable(
                 endpoint,
@@ -298,7 +328,7 @@ impl SwarmRuntime {
             .await
             .map_err(|e| unreachable(endpoint, detail(&e)))?;
         let negotiated = docker.client_version();
-        let runtime = Self {
+        Ok(Self {
             docker,
             endpoint: endpoint.to_owned(),
             info: EngineInfo {
@@ -311,9 +341,7 @@ impl SwarmRuntime {
                 endpoint: endpoint.to_owned(),
             },
             options,
-        };
-        runtime.check_manager().await?;
-        Ok(runtime)
+        })
     }
 
     #[must_use]

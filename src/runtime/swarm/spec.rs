@@ -56,6 +56,36 @@ impl PublishMode {
     }
 }
 
+/// The publish mode chosen in the configuration (`containers.swarm_publish_mode`;
+/// `ingress` when the variable is absent).
+///
+/// # Errors
+/// The value is neither `ingress` nor `host`.
+pub fn publish_mode(
+    config: &dyn crate::render::Configuration,
+) -> Result<PublishMode, crate::containers::ValidationError> {
+    let path = match config.namespace() {
+        Some(namespace) => format!("{namespace}.containers.swarm_publish_mode"),
+        None => "containers.swarm_publish_mode".to_owned(),
+    };
+    let tree = config.tree();
+    match crate::render::configuration::lookup(&tree, &path) {
+        None | Some(serde_json::Value::Null) => Ok(PublishMode::Ingress),
+        Some(serde_json::Value::String(mode)) if mode == "ingress" => Ok(PublishMode::Ingress),
+        Some(serde_json::Value::String(mode)) if mode == "host" => Ok(PublishMode::Host),
+        Some(other) => Err(crate::containers::ValidationError {
+            path,
+            index: None,
+            message: format!(
+                "unknown publish mode `{}`",
+                other
+                    .as_str()
+                    .map_or_else(|| other.to_string(), str::to_owned)
+            ),
+        }),
+    }
+}
+
 /// Rolling update policy of every service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UpdatePolicy {
@@ -110,20 +140,21 @@ pub fn starts_first(spec: &ContainerSpec, mode: PublishMode) -> bool {
     spec.ports.is_empty() || mode == PublishMode::Ingress
 }
 
-/// The specs the Swarm engine runs, from the declared ones: containers of
-/// technology `docker` only (LXC containers stay with the LXC runtime), with
-/// every host port on all addresses, since Swarm cannot bind one address (the
-/// spec hash then describes what really runs, and host port checks probe the
-/// addresses the engine will bind).
+/// The declared specs as a run with the Swarm engine sees them: containers
+/// of technology `docker` get every host port on all addresses, since Swarm
+/// cannot bind one address (the spec hash then describes what really runs,
+/// and host port checks probe the addresses the engine will bind); LXC
+/// containers are unchanged (the LXC runtime runs them).
 #[must_use]
 pub fn services(desired: &[ContainerSpec]) -> Vec<ContainerSpec> {
     desired
         .iter()
-        .filter(|spec| spec.technology == Technology::Docker)
         .map(|spec| {
             let mut spec = spec.clone();
-            for port in &mut spec.ports {
-                port.host_ip = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+            if spec.technology == Technology::Docker {
+                for port in &mut spec.ports {
+                    port.host_ip = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+                }
             }
             spec
         })
@@ -662,12 +693,14 @@ mod tests {
     }
 
     #[test]
-    fn services_keep_docker_containers_and_publish_on_all_addresses() {
+    fn services_publish_docker_ports_on_all_addresses_and_leave_lxc_alone() {
         let mut lxc = spec("vm", "busybox");
         lxc.technology = Technology::Lxc;
+        lxc.ports.push(loopback_port(22, 2222));
         let services = services(&[web(), lxc]);
-        assert_eq!(services.len(), 1);
+        assert_eq!(services.len(), 2);
         assert!(services[0].ports[0].host_ip.is_unspecified());
+        assert!(services[1].ports[0].host_ip.is_loopback());
     }
 
     #[test]
@@ -691,6 +724,21 @@ mod tests {
             "{:#?}",
             checked.warnings
         );
+    }
+
+    #[test]
+    fn the_publish_mode_is_read_from_the_configuration() {
+        let mut config = crate::render::TreeConfiguration {
+            tree: serde_json::json!({"containers": {}}),
+            dynamic: Vec::new(),
+        };
+        assert_eq!(publish_mode(&config), Ok(PublishMode::Ingress));
+        config.tree["containers"]["swarm_publish_mode"] = serde_json::json!("host");
+        assert_eq!(publish_mode(&config), Ok(PublishMode::Host));
+        config.tree["containers"]["swarm_publish_mode"] = serde_json::json!("mesh");
+        let error = publish_mode(&config).unwrap_err();
+        assert_eq!(error.path, "containers.swarm_publish_mode");
+        assert_eq!(error.message, "unknown publish mode `mesh`");
     }
 
     #[test]

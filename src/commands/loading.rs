@@ -1,0 +1,82 @@
+//! Shared glue of the configuration commands (`check`, `show`, `get`, `set`,
+//! `doc`, `import-eol`): load the dictionaries and the values file named by
+//! the settings, print dictionary diagnostics, and map failures to exit codes.
+
+use std::io::Write as _;
+
+use crate::app::{Failure, Settings};
+use crate::diagnostic::Diagnostics;
+use crate::dictionary::{self, LoadError, Schema};
+use crate::values::{Config, Issue, RawError, RawValues};
+
+/// Print diagnostics on standard error (errors and warnings).
+pub(crate) fn print_diagnostics(diagnostics: &Diagnostics) {
+    let mut err = std::io::stderr().lock();
+    for d in &diagnostics.0 {
+        let _ = writeln!(err, "{d}");
+    }
+}
+
+/// Load the dictionaries; their problems are printed and exit with 1.
+pub(crate) fn schema(settings: &Settings) -> Result<Schema, Failure> {
+    match dictionary::load_dirs(
+        &settings.dictionaries,
+        settings.dictionaries_origin,
+        settings.namespace.as_deref(),
+        &settings.extra_namespaces,
+    ) {
+        Ok(schema) => Ok(schema),
+        Err(LoadError::Invalid(diagnostics)) => {
+            print_diagnostics(&diagnostics);
+            let errors = diagnostics.0.iter().filter(|d| d.is_error()).count();
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(
+                err,
+                "brise: {errors} error(s) in the dictionaries, nothing was changed"
+            );
+            Err(Failure::Reported(1))
+        }
+        Err(
+            e @ (LoadError::MissingDir { .. }
+            | LoadError::TooLarge { .. }
+            | LoadError::NotUtf8 { .. }),
+        ) => Err(Failure::invalid(e)),
+        Err(e) => Err(Failure::system(e)),
+    }
+}
+
+/// Read the values file (an absent file is empty).
+pub(crate) fn raw_values(settings: &Settings) -> Result<RawValues, Failure> {
+    match RawValues::load_file(&settings.values) {
+        Ok(raw) => Ok(raw),
+        Err(RawError::Invalid(diagnostic)) => {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "{diagnostic}");
+            Err(Failure::Reported(1))
+        }
+        Err(e @ RawError::Read { .. }) => Err(Failure::system(e)),
+        Err(e) => Err(Failure::invalid(e)),
+    }
+}
+
+/// Dictionaries, values and the resolved configuration.
+pub(crate) fn configuration(settings: &Settings) -> Result<(Schema, RawValues, Config), Failure> {
+    let schema = schema(settings)?;
+    let raw = raw_values(settings)?;
+    let config = crate::values::resolve(&schema, &raw);
+    Ok((schema, raw, config))
+}
+
+/// An issue as `file:line:column: error: …` when the values file holds the path.
+pub(crate) fn issue_diagnostic(raw: &RawValues, issue: &Issue) -> crate::diagnostic::Diagnostic {
+    let message = match issue.index {
+        Some(i) => format!("`{}` (index {i}): {}", issue.path, issue.message),
+        None => format!("`{}`: {}", issue.path, issue.message),
+    };
+    raw.diagnostic(&issue.path, message, issue.is_error())
+}
+
+/// Whether the process runs as root (secrets are shown to root only).
+pub(crate) fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}

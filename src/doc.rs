@@ -1,0 +1,1 @@
+//! Markdown documentation of loaded dictionaries (`brise doc`).
