@@ -93,7 +93,7 @@ done
 TABLE="$WORK/table.md"
 {
   echo "<!-- dictionary-bench:start (written by scripts/bench-dictionaries.sh) -->"
-  echo "Measured $(date -u +%Y-%m-%d) on this machine ($(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end), brise \`$(git -C "$ROOT" rev-parse --short HEAD)\` (release build) and Rougail 1.3.1 ($("$VENV/bin/python" -V 2>&1)); wall clock = hyperfine mean, memory = peak RSS from \`/usr/bin/time -v\`."
+  echo "Measured $(date -u +%Y-%m-%d) on this machine ($(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end), brise: $BUILD; Rougail 1.3.1 ($("$VENV/bin/python" -V 2>&1)); wall clock = hyperfine mean, memory = peak RSS from \`/usr/bin/time -v\`."
   echo
   echo "| variables | Rougail time | Rougail peak RSS | brise time | brise peak RSS | time ratio | memory ratio |"
   echo "|---|---|---|---|---|---|---|"

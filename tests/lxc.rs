@@ -768,3 +768,104 @@ async fn one_plan_drives_docker_and_lxc_and_moves_a_container_between_them() {
     assert_eq!(plan.changes().count(), 2, "{plan}");
     assert!(env.runtime.list_managed().await.unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs lxc"]
+async fn an_application_that_runs_to_completion_leaves_its_output_and_is_stopped() {
+    let env = Env::new();
+    let mut hello = env.httpd("hello");
+    hello.image.repository = "brise-demo/hello-world".to_owned();
+    hello.image.tag = "latest".to_owned();
+    let (plan, _) = env
+        .converge(std::slice::from_ref(&hello), &Options::default())
+        .await;
+    assert_eq!(actions(&plan), [(hello.name.clone(), Action::Create)]);
+    let mut state = env.state(&hello.name).await;
+    for _ in 0..50 {
+        if state == Some(ContainerState::Stopped) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        state = env.state(&hello.name).await;
+    }
+    assert_eq!(state, Some(ContainerState::Stopped));
+    let tail = env.runtime.log_tail(&hello.name, 50).unwrap();
+    assert!(
+        tail.iter()
+            .any(|l| l == "console.log: Hello from brise-demo/hello-world!"),
+        "{tail:?}"
+    );
+    // LXC keeps no exit status: unlike Docker's `completed`, it is started again.
+    let prepared = env
+        .prepare(std::slice::from_ref(&hello), &Options::default())
+        .await;
+    assert_eq!(
+        prepared.plan.entries[0].reasons,
+        [Reason::NotRunning {
+            state: ContainerState::Stopped
+        }]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs lxc"]
+async fn a_moved_tag_recreates_an_ephemeral_container_from_the_new_image() {
+    let env = Env::new();
+    // A repository of this test's own in the shared registry, removed at the end.
+    let repository = format!("brise-t-lxc-{}/moving", env.id);
+    let target = format!("docker://127.0.0.1:5000/{repository}:latest");
+    struct Delete(String);
+    impl Drop for Delete {
+        fn drop(&mut self) {
+            let _ = command::output(&Invocation::new("skopeo").args([
+                "delete",
+                "--tls-verify=false",
+                &self.0,
+            ]));
+        }
+    }
+    let _delete = Delete(target.clone());
+    let push = |tag: &str| {
+        run_ok(Invocation::new("skopeo").args([
+            "copy",
+            "--quiet",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            &format!("docker://127.0.0.1:5000/brise-demo/busybox:{tag}"),
+            &target,
+        ]))
+    };
+    push("latest");
+    let mut app = env.httpd("moving");
+    app.image.repository = repository.clone();
+    app.image.tag = "latest".to_owned();
+    env.converge(std::slice::from_ref(&app), &Options::default())
+        .await;
+    let before = env.runtime.inspect(&app.name).await.unwrap().unwrap();
+    assert_eq!(before.state, ContainerState::Running);
+    assert_eq!(
+        env.attach(&app.name, "cat /etc/brise-demo-version || echo none")
+            .as_deref(),
+        Some("none\n")
+    );
+
+    push("v2");
+    let (plan, _) = env
+        .converge(std::slice::from_ref(&app), &Options::default())
+        .await;
+    assert_eq!(actions(&plan), [(app.name.clone(), Action::Recreate)]);
+    assert!(
+        matches!(
+            plan.entries[0].reasons.as_slice(),
+            [Reason::ImageDigestChanged { from, .. }] if Some(from) == before.image_id.as_ref()
+        ),
+        "{plan}"
+    );
+    let after = env.runtime.inspect(&app.name).await.unwrap().unwrap();
+    assert_ne!(after.image_id, before.image_id);
+    assert_eq!(
+        env.attach(&app.name, "cat /etc/brise-demo-version")
+            .as_deref(),
+        Some("v2\n")
+    );
+}

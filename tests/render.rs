@@ -47,6 +47,7 @@ fn container(name: &str, repository: &str, overrides: Value) -> Value {
 fn configuration(containers: Vec<(&str, Value)>) -> TreeConfiguration {
     let mut family = serde_json::Map::new();
     family.insert("engine".into(), json!("docker"));
+    family.insert("swarm_publish_mode".into(), json!("ingress"));
     family.insert(
         "names".into(),
         json!(containers.iter().map(|(id, _)| *id).collect::<Vec<_>>()),
@@ -193,6 +194,45 @@ fn publish_address_is_the_upstream_and_ipv6_gets_brackets() {
         rendered.files[1].path,
         PathBuf::from("/etc/nginx/web.d/conteneurs2.conf")
     );
+}
+
+/// The demonstration as the configuration core resolves it from the shipped
+/// dictionary and examples/demo/values.yml.
+fn demo_from_core() -> brise::values::Config {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let schema = brise::dictionary::load_dirs(
+        &[repo.join("dictionaries")],
+        brise::app::Origin::Explicit,
+        None,
+        &[],
+    )
+    .unwrap();
+    let raw = brise::values::RawValues::load_file(&repo.join("examples/demo/values.yml")).unwrap();
+    let config = brise::values::resolve(&schema, &raw);
+    assert!(
+        config.issues().iter().all(|issue| !issue.is_error()),
+        "{:?}",
+        config.issues()
+    );
+    config
+}
+
+#[test]
+fn the_core_resolves_the_demo_to_the_tree_these_tests_use() {
+    use brise::render::Configuration;
+    let core = demo_from_core();
+    pretty_assertions::assert_eq!(Configuration::tree(&core), demo().tree);
+    assert_eq!(
+        core.dynamic_instances("containers.container_{{ identifier }}"),
+        demo().dynamic_instances("containers.container_{{ identifier }}")
+    );
+}
+
+#[test]
+fn the_core_configuration_renders_the_seed_file() {
+    let rendered = shipped().render(&demo_from_core()).unwrap();
+    assert_eq!(rendered.files.len(), 1);
+    assert_eq!(rendered.files[0].contents, SEED);
 }
 
 #[test]

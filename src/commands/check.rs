@@ -23,7 +23,7 @@ pub fn run(settings: &Settings, _args: &CheckArgs) -> Result<(), Failure> {
         } else {
             warnings += 1;
         }
-        let _ = writeln!(err, "{}", loading::issue_diagnostic(&raw, issue));
+        let _ = writeln!(err, "{}", loading::issue_diagnostic(&schema, &raw, issue));
     }
     if errors > 0 {
         let _ = writeln!(err, "brise: {errors} error(s), {warnings} warning(s)");

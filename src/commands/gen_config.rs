@@ -5,14 +5,14 @@
 
 use std::path::PathBuf;
 
-use anyhow::anyhow;
-
+use super::loading;
 use crate::app::{Failure, Settings};
 use crate::cli::GenConfigArgs;
 use crate::containers;
 use crate::diagnostic::Diagnostics;
 use crate::output::{self, ApplyOptions, NginxSettings, OutputError, Plan, Report};
 use crate::render::{self, Configuration, Rendered, Renderer};
+use crate::values::Config;
 
 /// How to run gen_config.
 #[derive(Debug, Clone)]
@@ -106,10 +106,11 @@ pub struct Generated {
     pub refused: Option<OutputError>,
 }
 
-/// Validate, render, check and (unless dry-run) install. Prints nothing.
-pub fn generate(settings: &Settings, options: &Options) -> Result<Generated, GenConfigError> {
+/// Load and validate the configuration, then [`generate_for`]. Dictionary
+/// and value errors are printed on standard error (exit 1).
+pub fn generate(settings: &Settings, options: &Options) -> Result<Generated, Failure> {
     let config = load_configuration(settings)?;
-    generate_for(config.as_ref(), settings, options)
+    Ok(generate_for(&config, settings, options)?)
 }
 
 /// [`generate`] for an already loaded and validated configuration.
@@ -157,11 +158,34 @@ pub fn generate_for(
     })
 }
 
-/// Load dictionaries and values and validate them (the configuration core).
-fn load_configuration(_settings: &Settings) -> Result<Box<dyn Configuration>, GenConfigError> {
-    Err(GenConfigError::System(anyhow!(
-        "`gen_config` needs the configuration core, which is not in this build yet"
-    )))
+/// Load the dictionaries and values and validate them, as `brise check`
+/// does: every error and warning printed, exit 1 on error.
+pub fn load_configuration(settings: &Settings) -> Result<Config, Failure> {
+    let (schema, raw, config) = loading::configuration(settings)?;
+    for warning in schema.warnings() {
+        print_error(&warning.to_string());
+    }
+    let mut errors = 0_usize;
+    for issue in config.issues() {
+        if issue.is_error() {
+            errors += 1;
+        }
+        print_error(&loading::issue_diagnostic(&raw, issue).to_string());
+    }
+    if errors > 0 {
+        print_error(&format!(
+            "brise: {errors} error(s) in the configuration, nothing was rendered"
+        ));
+        return Err(Failure::Reported(1));
+    }
+    Ok(config)
+}
+
+fn print_error(line: &str) {
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("{line}");
+    }
 }
 
 pub fn run(settings: &Settings, args: &GenConfigArgs) -> Result<(), Failure> {

@@ -5,7 +5,7 @@
 use std::io::Write as _;
 
 use crate::app::{Failure, Settings};
-use crate::diagnostic::Diagnostics;
+use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::dictionary::{self, LoadError, Schema};
 use crate::values::{Config, Issue, RawError, RawValues};
 
@@ -67,13 +67,27 @@ pub(crate) fn configuration(settings: &Settings) -> Result<(Schema, RawValues, C
     Ok((schema, raw, config))
 }
 
-/// An issue as `file:line:column: error: …` when the values file holds the path.
-pub(crate) fn issue_diagnostic(raw: &RawValues, issue: &Issue) -> crate::diagnostic::Diagnostic {
+/// An issue as `file:line:column: error: …`: at the calculation in the
+/// dictionaries when it comes from there, else where the values file sets it.
+pub(crate) fn issue_diagnostic(schema: &Schema, raw: &RawValues, issue: &Issue) -> Diagnostic {
     let message = match issue.index {
         Some(i) => format!("`{}` (index {i}): {}", issue.path, issue.message),
         None => format!("`{}`: {}", issue.path, issue.message),
     };
-    raw.diagnostic(&issue.path, message, issue.is_error())
+    match &issue.span {
+        Some(span) => {
+            let d = if issue.is_error() {
+                Diagnostic::error(Some(span.clone()), message)
+            } else {
+                Diagnostic::warning(Some(span.clone()), message)
+            };
+            match schema.source_text(&span.path) {
+                Some(text) => d.with_source(text),
+                None => d,
+            }
+        }
+        None => raw.diagnostic(&issue.path, message, issue.is_error()),
+    }
 }
 
 /// Whether the process runs as root (secrets are shown to root only).

@@ -13,17 +13,18 @@ use std::sync::Mutex;
 use anyhow::{Context, anyhow};
 use serde::Serialize;
 
+use super::gen_config;
 use crate::app::{Failure, Settings};
 use crate::applied;
 use crate::cli::{EngineArg, ReconfigureArgs};
-use crate::containers::{ContainerSpec, Engine};
+use crate::containers::{self, ContainerSpec, Engine};
 use crate::hooks::{self, Phase};
 use crate::reconcile::{
     self, ApplyOptions, Entry, Images, Options, Outcome, Plan, PrepareError, Reporter, Status,
 };
 use crate::runtime::engines::Engines;
 use crate::runtime::swarm::{self, PublishMode, SwarmOptions};
-use crate::runtime::{PullEvent, PullProgress, Runtime, host, lxc};
+use crate::runtime::{PullEvent, PullProgress, Runtime, host, labels, lxc};
 
 /// What the operator asked for.
 #[derive(Debug, Clone)]
@@ -407,11 +408,99 @@ pub fn swarm_services(
     }
 }
 
-/// Load dictionaries and values, validate them and the containers.
-fn load(_settings: &Settings, _root: &Path) -> Result<Loaded, Failure> {
-    Err(super::not_yet(
-        "reconfigure (it needs the configuration core)",
-    ))
+/// Load dictionaries and values, validate them and the containers, and hash
+/// the rendered files each container mounts. Every problem is printed.
+fn load(settings: &Settings, root: &Path) -> Result<Loaded, Failure> {
+    let (_schema, raw, config) = super::loading::configuration(settings)?;
+    let errors: Vec<_> = config.issues().iter().filter(|i| i.is_error()).collect();
+    if !errors.is_empty() {
+        for issue in &errors {
+            eprintln_line(&super::loading::issue_diagnostic(&raw, issue).to_string());
+        }
+        eprintln_line(&format!(
+            "brise: {} error(s) in the values, nothing was changed",
+            errors.len()
+        ));
+        return Err(Failure::Reported(1));
+    }
+    let mut problems = Vec::new();
+    let mut desired = containers::desired(&config).unwrap_or_else(|errors| {
+        problems.extend(errors);
+        Vec::new()
+    });
+    let engine = containers::engine(&config).unwrap_or_else(|error| {
+        problems.push(error);
+        Engine::Docker
+    });
+    let swarm_publish_mode = swarm::publish_mode(&config).unwrap_or_else(|error| {
+        problems.push(error);
+        PublishMode::default()
+    });
+    if !problems.is_empty() {
+        for problem in &problems {
+            eprintln_line(&format!("error: {problem}"));
+        }
+        eprintln_line("brise: the containers are invalid, nothing was changed");
+        return Err(Failure::Reported(1));
+    }
+    let rendered = render_all(settings, &config)?;
+    let files: Vec<(&Path, &[u8])> = rendered
+        .files
+        .iter()
+        .map(|f| (f.path.as_path(), f.contents.as_bytes()))
+        .collect();
+    for spec in &mut desired {
+        spec.rendered_hash = labels::rendered_hash(spec, &files);
+    }
+    let options = gen_config::Options {
+        root: root.to_owned(),
+        dry_run: false,
+        nginx: crate::output::NginxSettings {
+            binary: std::env::var_os("BRISE_NGINX")
+                .map_or_else(|| PathBuf::from("nginx"), PathBuf::from),
+            conf: PathBuf::from("/etc/nginx/nginx.conf"),
+        },
+        reload: true,
+        now: jiff::Timestamp::now(),
+    };
+    Ok(Loaded {
+        desired,
+        generate: Box::new(gen_config::Pipeline {
+            config: Box::new(config),
+            settings: settings.clone(),
+            options,
+        }),
+        engine,
+        swarm_publish_mode,
+    })
+}
+
+/// Render every template in memory (gen_config renders again to install).
+fn render_all(
+    settings: &Settings,
+    config: &dyn crate::render::Configuration,
+) -> Result<crate::render::Rendered, Failure> {
+    let invalid = |diagnostics: crate::diagnostic::Diagnostics| {
+        super::loading::print_diagnostics(&diagnostics);
+        Failure::Reported(1)
+    };
+    let templates = crate::render::load(
+        &settings.templates,
+        settings.templates_origin == crate::app::Origin::Default,
+    )
+    .map_err(|error| match error {
+        crate::render::LoadError::Invalid(diagnostics) => invalid(diagnostics),
+        other => Failure::system(other),
+    })?;
+    let renderer = crate::render::Renderer::new(&templates).map_err(invalid)?;
+    renderer.render(config).map_err(invalid)
+}
+
+fn eprintln_line(line: &str) {
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("{line}");
+    }
 }
 
 /// Refuse, before anything changes, what an engine cannot run as declared.

@@ -16,7 +16,7 @@ pub fn run(settings: &Settings, args: &ShowArgs) -> Result<(), Failure> {
             "`--show-secrets` is only allowed to root"
         )));
     }
-    let (_, raw, config) = loading::configuration(settings)?;
+    let (schema, raw, config) = loading::configuration(settings)?;
     // A value that cannot be calculated makes the whole view wrong: show nothing.
     let broken: Vec<_> = config
         .issues()
@@ -26,7 +26,7 @@ pub fn run(settings: &Settings, args: &ShowArgs) -> Result<(), Failure> {
     if !broken.is_empty() {
         let mut err = std::io::stderr().lock();
         for issue in &broken {
-            let _ = writeln!(err, "{}", loading::issue_diagnostic(&raw, issue));
+            let _ = writeln!(err, "{}", loading::issue_diagnostic(&schema, &raw, issue));
         }
         let _ = writeln!(err, "brise: {} value(s) cannot be calculated", broken.len());
         return Err(Failure::Reported(1));

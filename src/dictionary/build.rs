@@ -161,6 +161,7 @@ pub(crate) fn build(
         warnings: Vec::new(),
         has_namespace: b.namespaces.first().is_some_and(Option::is_some),
         engine,
+        sources: files.all(),
     }));
     Ok((schema, b.diags))
 }
@@ -409,6 +410,24 @@ impl Builder<'_> {
     /// Resolve a written path from the node at `current` (relative paths, dynamic
     /// instance names). Returns the node, its selectors and the full written path.
     fn resolve(&self, written: &str, current: NodeId) -> Option<(NodeId, Vec<Selector>, String)> {
+        let (node, mut selectors, full) = self.resolve_raw(written, current)?;
+        // A dynamic family written with `{{ identifier }}` beyond what the path
+        // shares with the caller's own path is read for every instance.
+        let common = common_prefix_segments(self.path(current), &full);
+        for (selector, d) in selectors.iter_mut().zip(self.dynamic_ancestors(node)) {
+            let depth = self.path(d).split('.').count();
+            if *selector == Selector::Current && depth > common {
+                *selector = Selector::All;
+            }
+        }
+        Some((node, selectors, full))
+    }
+
+    fn resolve_raw(
+        &self,
+        written: &str,
+        current: NodeId,
+    ) -> Option<(NodeId, Vec<Selector>, String)> {
         let current_path = self.path(current);
         let written = written.replace("{{ suffix }}", "{{ identifier }}");
         let full = if is_relative(&written) {
@@ -1682,6 +1701,12 @@ impl Builder<'_> {
                         return None;
                     }
                 }
+                if optional && default.is_none() && attr_name != "default" && !is_property {
+                    self.error_at(file, v.mark, format!(
+                        "`{attr_name}` shall not have an `optional` attribute without the `default` attribute for variable `{written}`"
+                    ));
+                    return None;
+                }
                 let identifier = match v.get("identifier") {
                     Some(i) if is_calc(i) => {
                         self.calc(id, "identifier", i, file, false).map(Box::new)
@@ -1742,6 +1767,12 @@ impl Builder<'_> {
                     self.error_at(file, v.mark, format!("the information calculation of `{attr_name}` in `{path}` needs an `information` name"));
                     return None;
                 };
+                if v.get("variable").is_none() {
+                    self.error_at(file, v.mark, format!(
+                        "the information calculation of `{attr_name}` in `{path}` needs a `variable` key (`variable: null` for an information of the configuration)"
+                    ));
+                    return None;
+                }
                 let variable = match v.get("variable").and_then(Yaml::as_str) {
                     Some(w) => match self.resolve(w, id) {
                         Some((node, selectors, _)) => Some(Target { node, selectors }),
@@ -1835,6 +1866,16 @@ impl Builder<'_> {
         }
         // multi compatibility of the source
         self.infer(target);
+        if attr_name == "default" && !self.infos[id.index()].is_family {
+            let own = self.drafts[id.index()].ty.clone().unwrap_or_default();
+            let source = self.drafts[target.index()].ty.clone().unwrap_or_default();
+            if converter(&own) != converter(&source) {
+                self.error_at(file, v.mark, format!(
+                    "variable `{path}` has a default value calculated with `{written}` which has an incompatible type (`{own}` and `{source}`)"
+                ));
+                return Err(());
+            }
+        }
         let source_multi = self.reference_multi(id, target, &selectors, &full, identifier_calc);
         let caller_multi = if self.infos[id.index()].is_family {
             None
@@ -2288,7 +2329,7 @@ impl Builder<'_> {
                 }
                 if !explicit[i] {
                     modes[i] = min;
-                } else if modes[i] > min {
+                } else if modes[i] < min {
                     let msg = format!(
                         "the family `{}` is in `{}` mode but variables and families inside have the higher mode `{}`",
                         nodes[i].path,
@@ -2446,6 +2487,17 @@ impl Builder<'_> {
             }
         }
         order
+    }
+}
+
+/// Rougail's converter of a type (`CONVERT_OPTION[type]["func"]`): types with
+/// different converters cannot be copied into one another.
+fn converter(type_name: &str) -> u8 {
+    match type_name {
+        "integer" | "number" | "unix_permissions" => 1,
+        "float" => 2,
+        "boolean" => 3,
+        _ => 0,
     }
 }
 

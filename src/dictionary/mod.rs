@@ -114,6 +114,10 @@ impl Files {
         self.diag(file, mark, message, false)
     }
 
+    pub(crate) fn all(&self) -> Vec<(Arc<PathBuf>, String)> {
+        self.files.clone()
+    }
+
     pub(crate) fn text(&self, file: usize) -> &str {
         self.files.get(file).map_or("", |(_, t)| t.as_str())
     }

@@ -71,6 +71,8 @@ pub(crate) struct SchemaData {
     /// Whether paths start with a namespace.
     pub(crate) has_namespace: bool,
     pub(crate) engine: crate::expr::Engine,
+    /// The dictionary texts, for the source line of diagnostics.
+    pub(crate) sources: Vec<(Arc<std::path::PathBuf>, String)>,
 }
 
 impl Schema {
@@ -103,6 +105,16 @@ impl Schema {
     #[must_use]
     pub fn warnings(&self) -> &[Diagnostic] {
         &self.0.warnings
+    }
+
+    /// The text of a dictionary file (for the caret display of a diagnostic).
+    #[must_use]
+    pub fn source_text(&self, path: &std::path::Path) -> Option<&str> {
+        self.0
+            .sources
+            .iter()
+            .find(|(p, _)| p.as_path() == path)
+            .map(|(_, t)| t.as_str())
     }
 
     #[must_use]
@@ -387,9 +399,10 @@ pub struct Target {
 pub enum Selector {
     /// The instance whose normalised identifier is this.
     Fixed(String),
-    /// The caller's own instance when it is inside the same dynamic family,
-    /// else every instance (the result is a list).
+    /// The caller's own instance (the caller is inside the same dynamic family).
     Current,
+    /// Every instance: the result is a list, one value per identifier.
+    All,
 }
 
 #[derive(Debug, Clone)]

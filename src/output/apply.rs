@@ -34,7 +34,7 @@ pub enum Done {
     KeptAside(PathBuf, PathBuf),
     Reloaded(String),
     /// The service's files changed but it does not run (or `--root` is not `/`).
-    NotReloaded(String, &'static str),
+    NotReloaded(String, String),
 }
 
 /// What applying a plan did.
@@ -169,13 +169,22 @@ fn reload(service: &str, plan: &Plan, options: &ApplyOptions) -> Result<Done, Ou
     if service == "nginx" {
         return Ok(match nginx::reload(&options.nginx, &plan.root)? {
             ReloadOutcome::Reloaded => Done::Reloaded(service.to_owned()),
-            ReloadOutcome::NotRunning => Done::NotReloaded(service.to_owned(), "it is not running"),
+            ReloadOutcome::NotRunning => {
+                Done::NotReloaded(service.to_owned(), "it is not running".to_owned())
+            }
+            ReloadOutcome::NoConfiguration => Done::NotReloaded(
+                service.to_owned(),
+                format!(
+                    "no nginx configuration at `{}`",
+                    options.nginx.conf.display()
+                ),
+            ),
         });
     }
     if plan.root != Path::new("/") {
         return Ok(Done::NotReloaded(
             service.to_owned(),
-            "files written under --root",
+            "files written under --root".to_owned(),
         ));
     }
     let invocation = Invocation::new("systemctl").args(["try-reload-or-restart", service]);

@@ -63,6 +63,8 @@ pub enum ReloadOutcome {
     Reloaded,
     /// No running nginx for this configuration: it reads the files when it starts.
     NotRunning,
+    /// No nginx main configuration (under `--root`): no nginx to reload.
+    NoConfiguration,
 }
 
 /// Check the nginx configuration as it would be with `candidates` installed.
@@ -100,13 +102,27 @@ pub fn check(
     for (live, mirror) in &mirrors {
         message = message.replace(&*mirror.to_string_lossy(), &live.to_string_lossy());
     }
-    let message = message
-        .lines()
-        .map(|line| line.strip_prefix("nginx: ").unwrap_or(line))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let message = tidy(&message);
     let file = offending_file(&message);
     Err(NginxError::Refused { message, file })
+}
+
+/// nginx's lines without their `nginx: `, time stamp and `pid#tid: `
+/// prefixes, and without the closing `… test failed` line.
+fn tidy(stderr: &str) -> String {
+    let prefix = regex::Regex::new(
+        r"^(nginx: )?(\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} )?(\[[a-z]+\] )(\d+#\d+: )?",
+    );
+    stderr
+        .lines()
+        .filter(|line| !(line.contains("configuration file") && line.ends_with("test failed")))
+        .map(|line| match &prefix {
+            Ok(prefix) => prefix.replace(line, "$3").into_owned(),
+            Err(_) => line.to_owned(),
+        })
+        .map(|line| line.strip_prefix("nginx: ").unwrap_or(&line).to_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// `… in /etc/nginx/web.d/conteneurs2.conf:3` → the file.
@@ -310,6 +326,9 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), NginxError> {
 /// Reload the nginx that runs with this configuration, if one does.
 pub fn reload(settings: &NginxSettings, root: &Path) -> Result<ReloadOutcome, NginxError> {
     let live_conf = under_root(root, &settings.conf);
+    if !live_conf.is_file() {
+        return Ok(ReloadOutcome::NoConfiguration);
+    }
     if !is_running(&live_conf) {
         return Ok(ReloadOutcome::NotRunning);
     }
@@ -366,6 +385,17 @@ mod tests {
     }
 
     #[test]
+    fn nginx_messages_lose_their_time_stamps_and_pids() {
+        assert_eq!(
+            tidy(
+                "nginx: 2026/11/22 17:09:23 [emerg] 793#793: unknown directive \"x\" in /a.conf:3\nnginx: configuration file /etc/nginx/nginx.conf test failed\n"
+            ),
+            "[emerg] unknown directive \"x\" in /a.conf:3"
+        );
+        assert_eq!(tidy("nginx: [warn] something\n"), "[warn] something");
+    }
+
+    #[test]
     fn offending_file_is_taken_from_the_message() {
         assert_eq!(
             offending_file(
@@ -402,6 +432,19 @@ mod tests {
         assert_eq!(
             reload(&settings, Path::new("/")).unwrap(),
             ReloadOutcome::NotRunning
+        );
+    }
+
+    #[test]
+    fn no_configuration_under_the_root_means_no_nginx_to_reload() {
+        let root = tempfile::tempdir().unwrap();
+        let settings = NginxSettings {
+            binary: PathBuf::from("/nonexistent/nginx"),
+            ..NginxSettings::default()
+        };
+        assert_eq!(
+            reload(&settings, root.path()).unwrap(),
+            ReloadOutcome::NoConfiguration
         );
     }
 }

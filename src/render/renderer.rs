@@ -106,9 +106,22 @@ impl Renderer {
                 );
             }
         }
-        // Add one at a time so each syntax error is reported against its own file.
-        for (name, text) in &templates {
-            if let Err(error) = tera.add_raw_template(name, text) {
+        // All at once, so templates can extend or include each other in any order.
+        if let Err(error) =
+            tera.add_raw_templates(templates.iter().map(|(n, t)| (n.as_str(), t.as_str())))
+        {
+            // Parse each alone to report every syntax error against its own
+            // file; a missing parent only shows in the batch error.
+            let before = errors.len();
+            for (name, text) in &templates {
+                let mut alone = Tera::default();
+                if let Err(error) = alone.add_raw_template(name, text) {
+                    if !matches!(error.kind(), tera::ErrorKind::MissingParent { .. }) {
+                        errors.push(diagnostic(&origins, &error, None));
+                    }
+                }
+            }
+            if errors.len() == before {
                 errors.push(diagnostic(&origins, &error, None));
             }
         }
@@ -352,12 +365,25 @@ fn diagnostic(
     let Some(report) = report else {
         return Diagnostic::error(None, format!("{}{context}", message_of(error)));
     };
-    let message = format!(
-        "{}{context}",
-        lowercase_first(report.message().trim()).replace(". Available ", "; available ")
-    );
     let span = report.span();
-    match origins.get(report.filename()) {
+    let origin = origins.get(report.filename());
+    // Name what was being rendered (`this.ports[0].host_prt`): tera's message
+    // does not always say.
+    let expression = match (error.kind(), origin) {
+        (tera::ErrorKind::RenderingError(_), Some(Origin::File(source))) => {
+            expression_at(&source.text, span.range.clone())
+        }
+        _ => None,
+    };
+    let text = lowercase_first(report.message().trim()).replace(". Available ", "; available ");
+    let message = match expression {
+        Some(expression) if text == "tried to render a variable that is undefined" => {
+            format!("`{expression}` is not defined{context}")
+        }
+        Some(expression) => format!("`{expression}`: {text}{context}"),
+        None => format!("{text}{context}"),
+    };
+    match origin {
         Some(Origin::File(source)) => Diagnostic::error(
             Some(Span::new(
                 Arc::clone(&source.path),
@@ -384,6 +410,22 @@ fn diagnostic(
         }
         None => Diagnostic::error(None, format!("`{}`: {message}", report.filename())),
     }
+}
+
+/// The variable expression around a span (`this.ports[0].host_prt` when tera
+/// points at `host_prt`).
+fn expression_at(text: &str, range: std::ops::Range<usize>) -> Option<String> {
+    let part = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']');
+    let before = text.get(..range.start)?;
+    let start = before
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| part(*c))
+        .last()
+        .map_or(range.start, |(i, _)| i);
+    let expression = text.get(start..range.end)?.trim();
+    (!expression.is_empty() && !expression.contains('\n') && expression.len() <= 100)
+        .then(|| expression.to_owned())
 }
 
 /// The message of an error and of its causes, joined.
@@ -716,5 +758,63 @@ site:
             .render(&containers())
             .unwrap();
         assert_eq!(rendered.files[0].contents, "hello");
+    }
+}
+#[cfg(test)]
+mod inheritance_tests {
+    use std::path::PathBuf;
+
+    use serde_json::json;
+
+    use super::super::configuration::TreeConfiguration;
+    use super::super::template_set::{TemplateFile, TemplateSet};
+    use super::Renderer;
+
+    fn set(files: &[(&str, &str)]) -> TemplateSet {
+        TemplateSet::from_files(
+            files
+                .iter()
+                .map(|(name, text)| TemplateFile {
+                    directory: 0,
+                    name: (*name).to_owned(),
+                    path: PathBuf::from(*name),
+                    text: (*text).to_owned(),
+                })
+                .collect(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_missing_parent_template_is_reported() {
+        let error = Renderer::new(&set(&[
+            ("c.yml", "x:\n  source: child.tera\n  target: /x\n"),
+            ("child.tera", "{% extends \"gone.tera\" %}"),
+        ]))
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "error: template 'child.tera' is inheriting from 'gone.tera', which doesn't exist or isn't loaded"
+        );
+    }
+
+    #[test]
+    fn a_template_may_extend_or_include_one_that_sorts_after_it() {
+        let files = [
+            ("c.yml", "x:\n  source: a-child.tera\n  target: /x\n"),
+            (
+                "a-child.tera",
+                "{% extends \"z-base.tera\" %}{% block body %}child {% include \"z-part.tera\" %}{% endblock %}",
+            ),
+            ("z-base.tera", "[{% block body %}{% endblock %}]"),
+            ("z-part.tera", "part"),
+        ];
+        let set = set(&files);
+        let config = TreeConfiguration {
+            tree: json!({}),
+            dynamic: vec![],
+        };
+        let rendered = Renderer::new(&set).unwrap().render(&config).unwrap();
+        assert_eq!(rendered.files[0].contents, "[child part]");
     }
 }

@@ -14,6 +14,11 @@ use super::swarm::{SwarmOptions, SwarmRuntime};
 use super::{Runtime, RuntimeError};
 use crate::containers::{ContainerSpec, Technology};
 
+/// Something accepts connections on the Unix socket `path`.
+fn answers(path: &Path) -> bool {
+    std::os::unix::net::UnixStream::connect(path).is_ok()
+}
+
 /// The engines one run works with.
 #[derive(Debug)]
 pub struct Engines {
@@ -37,8 +42,9 @@ impl Engines {
         let docker = if wants(Technology::Docker) {
             // Needed: start the Docker service when the local socket does not answer.
             Some(DockerRuntime::connect_or_start(&endpoint).await?)
-        } else if docker_host.is_some() || Path::new(DEFAULT_SOCKET).exists() {
-            // Not needed: only to see (and remove) brise's undeclared containers.
+        } else if docker_host.is_some() || answers(Path::new(DEFAULT_SOCKET)) {
+            // Not needed: only to see (and remove) brise's undeclared
+            // containers, so never by starting a stopped Docker service.
             DockerRuntime::connect(&endpoint).await.ok()
         } else {
             None

@@ -37,6 +37,9 @@ pub struct Issue {
     pub path: String,
     pub index: Option<usize>,
     pub message: String,
+    /// Where in the dictionaries the failing calculation (or the refused
+    /// default) is written, when the problem comes from there.
+    pub span: Option<crate::diagnostic::Span>,
 }
 
 impl Issue {

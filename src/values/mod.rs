@@ -109,6 +109,7 @@ fn refuse(path: &str, message: String) -> Issue {
         path: path.to_owned(),
         index: None,
         message,
+        span: None,
     }
 }
 

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use crate::diagnostic::Span;
 use crate::dictionary::normalize_identifier;
 use crate::dictionary::schema::{
     Calc, CalcKind, Choices, Default, Dynamic, FamilyKind, Item, Jinja, NodeId, NodeKind, Param,
@@ -201,13 +202,43 @@ impl<'s> Resolver<'s> {
     }
 
     fn issue(&mut self, kind: IssueKind, path: String, index: Option<usize>, message: String) {
+        self.issue_at(kind, path, index, message, None);
+    }
+
+    fn issue_at(
+        &mut self,
+        kind: IssueKind,
+        path: String,
+        index: Option<usize>,
+        message: String,
+        span: Option<Span>,
+    ) {
         if self.reported.insert((path.clone(), index, message.clone())) {
             self.issues.push(Issue {
                 kind,
                 path,
                 index,
                 message,
+                span,
             });
+        }
+    }
+
+    /// Where a node's value is defined (its default, else its declaration).
+    fn value_span(&self, node: NodeId) -> Span {
+        let n = self.schema.node(node);
+        match &n.kind {
+            NodeKind::Variable(v) => match &v.default {
+                Default::Calc(c) => c.span.clone(),
+                _ => v.default_span.clone().unwrap_or_else(|| n.span.clone()),
+            },
+            NodeKind::Family(f) => match &f.kind {
+                FamilyKind::Dynamic(d) => match &**d {
+                    Dynamic::Calc(c) => c.span.clone(),
+                    Dynamic::List(_) => n.span.clone(),
+                },
+                _ => n.span.clone(),
+            },
         }
     }
 
@@ -270,11 +301,13 @@ impl<'s> Resolver<'s> {
                 Which::Mandatory => "mandatory",
                 Which::Empty => "empty",
             };
-            self.issue(
+            let span = Some(calc.span.clone());
+            self.issue_at(
                 IssueKind::Calculation,
                 path,
                 idx,
                 format!("cannot calculate `{what}`: {e}"),
+                span,
             );
         }
         self.props.insert(key, Memo::Done(r.clone()));
@@ -448,11 +481,13 @@ impl<'s> Resolver<'s> {
         let r = r.map(Rc::new);
         if let Err(Denied::Error(e)) = &r {
             let path = self.concrete(family, parent_ctx);
-            self.issue(
+            let span = Some(self.value_span(family));
+            self.issue_at(
                 IssueKind::Calculation,
                 path,
                 None,
                 format!("cannot calculate the identifiers: {e}"),
+                span,
             );
         }
         self.idents.insert(key, Memo::Done(r.clone()));
@@ -544,7 +579,8 @@ impl<'s> Resolver<'s> {
         self.depth -= 1;
         if let Err(Denied::Error(e)) = &r {
             let path = self.concrete(node, ctx);
-            self.issue(IssueKind::Calculation, path, idx, e.clone());
+            let span = Some(self.value_span(node));
+            self.issue_at(IssueKind::Calculation, path, idx, e.clone(), span);
         }
         self.values.insert(key, Memo::Done(r.clone()));
         r
@@ -576,7 +612,21 @@ impl<'s> Resolver<'s> {
             return Ok(Value::List(column));
         }
         let forced_default = !var.auto_save && self.hidden(node, ctx, idx);
-        if !forced_default {
+        // the values file cannot change a frozen variable either
+        let frozen = !forced_default && self.frozen(node, ctx, idx);
+        if frozen {
+            let path = self.concrete(node, ctx);
+            if self.raw.contains_key(&path) {
+                self.used_raw.insert(path.clone());
+                self.issue(
+                    IssueKind::Warning,
+                    path.clone(),
+                    idx,
+                    format!("`{path}` is frozen, its value in the values file is ignored"),
+                );
+            }
+        }
+        if !forced_default && !frozen {
             if let Some(v) = self.user_value(node, ctx, idx) {
                 self.user_set.insert((node, ctx, idx_key(idx)), true);
                 return Ok(v);
@@ -884,7 +934,7 @@ impl<'s> Resolver<'s> {
         if let Some(pos) = target
             .selectors
             .iter()
-            .rposition(|s| *s == Selector::Current)
+            .rposition(|s| matches!(s, Selector::Current | Selector::All))
         {
             target.selectors[pos] = Selector::Fixed(normalize_identifier(&ident.python_str()));
         }
@@ -1043,10 +1093,11 @@ impl<'s> Resolver<'s> {
                 next.push(ident);
                 self.read_at(caller, ctx, idx, target, k + 1, next)
             }
-            Selector::Current => {
+            selector @ (Selector::Current | Selector::All) => {
                 let caller_anc = self.dyn_anc[caller.index()].clone();
                 let cctx = self.ctx(ctx);
-                if caller_anc.get(k) == Some(&d) && cctx.len() > k && cctx[..k] == partial[..] {
+                if selector == Selector::Current && caller_anc.get(k) == Some(&d) && cctx.len() > k
+                {
                     let mut next = partial;
                     next.push(cctx[k].clone());
                     return self.read_at(caller, ctx, idx, target, k + 1, next);
@@ -1247,13 +1298,7 @@ impl<'s> Resolver<'s> {
     }
 
     /// Unique and non-empty checks of a multi value.
-    pub(crate) fn multi_checks(
-        &mut self,
-        node: NodeId,
-        ctx: u32,
-        idx: Option<usize>,
-        value: &Value,
-    ) -> Vec<String> {
+    pub(crate) fn multi_checks(&self, node: NodeId, value: &Value) -> Vec<String> {
         let schema: &'s Schema = self.schema;
         let mut out = Vec::new();
         let Some(var) = schema.variable(node) else {
@@ -1269,16 +1314,13 @@ impl<'s> Resolver<'s> {
         if !own_multi {
             return out;
         }
-        if var.unique && !matches!(var.role, Role::Follower(_)) {
+        if var.unique {
             for (i, a) in items.iter().enumerate() {
-                if items[..i].iter().any(|b| b == a) {
+                if !a.is_null() && items[..i].iter().any(|b| b == a) {
                     out.push(format!("the value `{}` is not unique", a.display()));
                     break;
                 }
             }
-        }
-        if items.iter().any(Value::is_null) && !self.allows_null_items(node, ctx, idx) {
-            out.push("null is not a valid value for a multi".to_owned());
         }
         out
     }
@@ -1317,6 +1359,25 @@ impl<'s> Resolver<'s> {
         let roots = self.schema.roots().to_vec();
         for root in roots {
             self.walk(root, 0, None, &mut entries);
+        }
+        // two instances with one name (a dynamic instance named like a sibling)
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        let mut conflicts = Vec::new();
+        for (i, e) in entries.iter().enumerate() {
+            if let Some(first) = seen.insert(e.path.as_str(), i) {
+                let _ = first;
+                conflicts.push((e.path.clone(), e.node));
+            }
+        }
+        for (path, node) in conflicts {
+            let span = Some(self.schema.node(node).span.clone());
+            self.issue_at(
+                IssueKind::Calculation,
+                path.clone(),
+                None,
+                format!("the name `{path}` is used twice (a dynamic family instance has the name of another family or variable)"),
+                span,
+            );
         }
         let unused = self.unused_raw();
         for path in unused {
@@ -1553,21 +1614,30 @@ impl<'s> Resolver<'s> {
         if !user_set {
             // computed values are checked too (a calculation may produce an invalid value)
             if let Err(reason) = self.check_value(node, ctx, idx, value) {
-                self.issue(
+                let span = Some(self.value_span(node));
+                self.issue_at(
                     IssueKind::Calculation,
                     path.to_owned(),
                     idx,
                     format!("the calculated value is invalid: {reason}"),
+                    span,
                 );
             }
         }
-        for msg in self.multi_checks(node, ctx, idx, value) {
-            self.issue(IssueKind::InvalidValue, path.to_owned(), idx, msg);
+        // a default or calculated value the variable refuses breaks the view
+        // (Rougail raises); a refused user value was already left out.
+        let (kind, span) = if user_set {
+            (IssueKind::InvalidValue, None)
+        } else {
+            (IssueKind::Calculation, Some(self.value_span(node)))
+        };
+        for msg in self.multi_checks(node, value) {
+            self.issue_at(kind, path.to_owned(), idx, msg, span.clone());
         }
         if !var.validators.is_empty() {
             let (errors, warnings) = self.validate(node, ctx, idx, value);
             for e in errors {
-                self.issue(IssueKind::InvalidValue, path.to_owned(), idx, e);
+                self.issue_at(kind, path.to_owned(), idx, e, span.clone());
             }
             for w in warnings {
                 self.issue(IssueKind::Warning, path.to_owned(), idx, w);
@@ -1577,6 +1647,20 @@ impl<'s> Resolver<'s> {
             Role::Follower(_) => var.submulti,
             _ => var.multi,
         };
+        // null items are refused with the mandatory checks (Tiramisu's `empty`)
+        if let Value::List(items) = value {
+            if own_multi
+                && items.iter().any(Value::is_null)
+                && !self.allows_null_items(node, ctx, idx)
+            {
+                self.issue(
+                    IssueKind::Mandatory,
+                    path.to_owned(),
+                    idx,
+                    "null is not a valid value for a multi".to_owned(),
+                );
+            }
+        }
         let missing = match value {
             Value::Null => true,
             Value::List(items) if own_multi => items.is_empty(),

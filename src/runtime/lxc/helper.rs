@@ -215,7 +215,8 @@ fn log_offset(log: Option<&Path>) -> u64 {
         .map_or(0, |metadata| metadata.len())
 }
 
-/// The last lines written to `log` after `offset`.
+/// The lines written to `log` after `offset`: its errors when there are
+/// any (liblxc also warns about harmless things), else its last lines.
 fn log_since(log: Option<&Path>, offset: u64) -> Vec<String> {
     let Some(path) = log else {
         return Vec::new();
@@ -228,13 +229,23 @@ fn log_since(log: Option<&Path>, offset: u64) -> Vec<String> {
     if read.is_err() {
         return Vec::new();
     }
-    let lines: Vec<String> = text
+    relevant_lines(&text)
+}
+
+/// The ERROR lines of a liblxc log excerpt, or its last lines when none.
+fn relevant_lines(text: &str) -> Vec<String> {
+    let lines: Vec<&str> = text
         .lines()
         .filter(|line| !line.trim().is_empty())
-        .map(str::to_owned)
         .collect();
-    let skip = lines.len().saturating_sub(LOG_LINES);
-    lines.into_iter().skip(skip).collect()
+    let errors: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|line| line.contains(" ERROR "))
+        .collect();
+    let chosen = if errors.is_empty() { lines } else { errors };
+    let skip = chosen.len().saturating_sub(LOG_LINES);
+    chosen.into_iter().skip(skip).map(str::to_owned).collect()
 }
 
 fn start(lxcpath: &Path, name: &str, use_init: bool, argv: Option<&[String]>) -> Response {
@@ -335,4 +346,35 @@ fn destroy(lxcpath: &Path, name: &str) -> Result<Response, FfiError> {
     }
     container.destroy()?;
     Ok(Response::Done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_helper_refuses_to_serve_from_a_multithreaded_process() {
+        // The test harness runs tests on threads: exactly what liblxc cannot bear.
+        let _other = std::thread::spawn(|| std::thread::sleep(std::time::Duration::from_secs(1)));
+        match serve() {
+            Err(HelperError::Threads(count)) => assert!(count > 1),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_start_failure_reports_liblxc_s_errors_before_its_warnings() {
+        let log = "\
+lxc web 20261122 WARN     cgfsng - Ignoring cgroup2 limits on legacy cgroup system
+lxc web 20261122 ERROR    start - start.c:start:2197 - No such file or directory - Failed to exec \"/nonexistent\"
+lxc web 20261122 WARN     cgfsng - Failed to destroy 10(lxc.monitor.web)
+lxc web 20261122 ERROR    start - start.c:__lxc_start:2107 - Failed to spawn container \"web\"
+";
+        let lines = relevant_lines(log);
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0].contains("Failed to exec"));
+        assert!(lines[1].contains("Failed to spawn"));
+        let warnings = relevant_lines("lxc web WARN one\n\nlxc web WARN two\n");
+        assert_eq!(warnings, ["lxc web WARN one", "lxc web WARN two"]);
+    }
 }
