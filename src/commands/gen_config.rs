@@ -170,7 +170,7 @@ pub fn load_configuration(settings: &Settings) -> Result<Config, Failure> {
         if issue.is_error() {
             errors += 1;
         }
-        print_error(&loading::issue_diagnostic(&raw, issue).to_string());
+        print_error(&loading::issue_diagnostic(&schema, &raw, issue).to_string());
     }
     if errors > 0 {
         print_error(&format!(

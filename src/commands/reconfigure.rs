@@ -411,11 +411,11 @@ pub fn swarm_services(
 /// Load dictionaries and values, validate them and the containers, and hash
 /// the rendered files each container mounts. Every problem is printed.
 fn load(settings: &Settings, root: &Path) -> Result<Loaded, Failure> {
-    let (_schema, raw, config) = super::loading::configuration(settings)?;
+    let (schema, raw, config) = super::loading::configuration(settings)?;
     let errors: Vec<_> = config.issues().iter().filter(|i| i.is_error()).collect();
     if !errors.is_empty() {
         for issue in &errors {
-            eprintln_line(&super::loading::issue_diagnostic(&raw, issue).to_string());
+            eprintln_line(&super::loading::issue_diagnostic(&schema, &raw, issue).to_string());
         }
         eprintln_line(&format!(
             "brise: {} error(s) in the values, nothing was changed",
