@@ -754,6 +754,7 @@ async fn reconfigure_with_the_swarm_engine_warns_plans_converges_and_records() {
         hooks_dir: dir.path().join("hooks"),
         values: values.clone(),
         stamp: "20260101T000000Z".to_owned(),
+        scope: None,
     };
     let mut worker = spec(&name, "busybox");
     worker.replicas = 2;
