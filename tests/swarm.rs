@@ -817,3 +817,13 @@ async fn reconfigure_with_the_swarm_engine_warns_plans_converges_and_records() {
         .unwrap();
     assert!(!service_exists(&name));
 }
+
+// See: #8
+#[tokio::test]
+async fn status_shows_no_services_where_no_docker_engine_answers() {
+    let services =
+        brise::commands::status::swarm_services("unix:///nonexistent/brise-t-swarm.sock")
+            .await
+            .unwrap();
+    assert!(services.is_empty());
+}
