@@ -251,6 +251,11 @@ ok "liblxc-common's files (common.conf, init.lxc.static, the busybox template) a
 took
 
 phase "the EOLE commands"
+# gen_config checks what it renders with `nginx -t`, even with --dry-run: the
+# recommended nginx, as `apt install ./brise.deb` would bring it (its service
+# does not start: policy-rc.d).
+inroot apt-get install -y -q --no-install-recommends nginx >"$ROOT/tmp/apt-nginx.log" 2>&1 \
+  || { tail -n 30 "$ROOT/tmp/apt-nginx.log" >&2; fail "installing nginx failed"; }
 inroot gen_config --help >"$ROOT/tmp/help.txt" || fail "gen_config --help failed"
 grep -q -- '--dry-run' "$ROOT/tmp/help.txt" || fail "gen_config --help does not document --dry-run"
 ok "gen_config --help"
