@@ -437,6 +437,31 @@ impl Config {
         )
     }
 
+    /// Every non-empty value of a secret variable (each item of a multi), to
+    /// mask them in what brise prints about rendered files (`--diff`).
+    #[must_use]
+    pub fn secret_values(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for entry in &self.entries {
+            if entry.kind == EntryKind::Family || !self.is_secret(entry) {
+                continue;
+            }
+            let items = match &entry.value {
+                Value::List(items) => items.iter().collect(),
+                other => vec![other],
+            };
+            for item in items {
+                let text = item.display();
+                if !text.is_empty() && !out.contains(&text) {
+                    out.push(text);
+                }
+            }
+        }
+        // Longest first, so a secret containing another is masked whole.
+        out.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        out
+    }
+
     /// `path=value` lines (EOLE's `CreoleGet --list`), secrets masked.
     #[must_use]
     pub fn list_lines(&self) -> Vec<String> {
