@@ -876,7 +876,7 @@ fn find_close(s: &str, pat: &str) -> Option<usize> {
             None => {
                 if (c == b'\'' || c == b'"') && pat != "#}" {
                     quote = Some(c);
-                } else if s[i..].starts_with(pat) {
+                } else if bytes[i..].starts_with(pat.as_bytes()) {
                     return Some(i);
                 }
             }
@@ -1012,6 +1012,15 @@ mod tests {
 
     fn tr(src: &str) -> String {
         translate(src).unwrap().text
+    }
+
+    /// Found by the `dictionary` fuzz target (fuzz/regressions/dictionary):
+    /// a multi-byte character where a closing delimiter is looked for made
+    /// the search slice the text inside that character.
+    #[test]
+    fn a_non_ascii_character_near_a_delimiter_is_an_error_not_a_panic() {
+        assert!(translate("{% for item item }}{% endfor \u{6c2}").is_err());
+        assert!(translate("{{ 'é' }}é{# é #}").is_ok());
     }
 
     #[test]

@@ -120,6 +120,26 @@ fn collect_spans(node: &Yaml, prefix: &str, path: &Arc<PathBuf>, out: &mut HashM
     }
 }
 
+/// The longest key a values file may hold. Names are far shorter; the bound
+/// keeps every key `to_yaml` writes (escapes included, at most 4 characters
+/// per character) within YAML's 1,024-character limit for implicit keys, so
+/// that what brise writes always reads back.
+const MAX_KEY_CHARS: usize = 200;
+
+fn overlong_key(node: &Yaml) -> Option<yaml::Mark> {
+    match &node.kind {
+        YamlKind::Map(entries) => entries.iter().find_map(|e| {
+            if e.key.scalar_text().chars().count() > MAX_KEY_CHARS {
+                Some(e.key.mark)
+            } else {
+                overlong_key(&e.value)
+            }
+        }),
+        YamlKind::Seq(items) => items.iter().find_map(overlong_key),
+        _ => None,
+    }
+}
+
 impl RawValues {
     /// Parse a values file's text (`path` is for messages only).
     pub fn parse(text: &str, path: &Path) -> Result<Self, RawError> {
@@ -146,6 +166,14 @@ impl RawValues {
                     .with_source(text),
             )
         };
+        if let Some(mark) = overlong_key(&doc) {
+            return Err(invalid(
+                mark,
+                &format!(
+                    "a key longer than {MAX_KEY_CHARS} characters cannot name a family or a variable"
+                ),
+            ));
+        }
         match from_yaml(&doc) {
             Some(RawNode::Map(root)) => values.root = root,
             Some(_) => {
@@ -543,6 +571,32 @@ mod tests {
 
     fn parse(text: &str) -> RawValues {
         RawValues::parse(text, Path::new("values.yml")).unwrap()
+    }
+
+    /// Found by the `values` fuzz target (fuzz/regressions/values): what
+    /// `to_yaml` writes must parse again to the same values.
+    #[test]
+    fn keys_with_control_characters_are_written_so_that_they_read_back() {
+        let text = include_str!(
+            "../../fuzz/regressions/values/crash-3495bfe9f9b2efb1387383c8efb01ad7b42c2e96"
+        );
+        let error = RawValues::parse(text, Path::new("values.yml"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            error.contains("values.yml:3:2: error: a key longer than 200 characters"),
+            "{error}"
+        );
+        // The longest key accepted, all of it escaped, still reads back.
+        let name = "\u{1e}".repeat(MAX_KEY_CHARS);
+        let mut raw = RawValues::default();
+        raw.root
+            .push((name, RawNode::Value(Value::Str("user value".into()))));
+        let written = raw.to_yaml();
+        let again = RawValues::parse(&written, Path::new("values.yml"))
+            .unwrap_or_else(|e| panic!("{e}\n{written}"));
+        assert_eq!(again.to_yaml(), written);
     }
 
     #[test]
