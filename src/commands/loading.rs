@@ -86,6 +86,9 @@ pub(crate) fn issue_diagnostic(schema: &Schema, raw: &RawValues, issue: &Issue) 
                 None => d,
             }
         }
+        None if issue.secret => {
+            raw.diagnostic_without_source(&issue.path, message, issue.is_error())
+        }
         None => raw.diagnostic(&issue.path, message, issue.is_error()),
     }
 }

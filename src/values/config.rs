@@ -40,6 +40,8 @@ pub struct Issue {
     /// Where in the dictionaries the failing calculation (or the refused
     /// default) is written, when the problem comes from there.
     pub span: Option<crate::diagnostic::Span>,
+    /// The variable is a secret: never show its value or its source line.
+    pub secret: bool,
 }
 
 impl Issue {
@@ -119,14 +121,21 @@ impl Config {
     pub(crate) fn new(
         schema: Schema,
         entries: Vec<Entry>,
-        issues: Vec<Issue>,
+        mut issues: Vec<Issue>,
         raw: RawValues,
     ) -> Self {
-        let by_path = entries
+        let by_path: HashMap<String, usize> = entries
             .iter()
             .enumerate()
             .map(|(i, e)| (e.path.clone(), i))
             .collect();
+        for issue in &mut issues {
+            issue.secret = by_path.get(&issue.path).is_some_and(|i| {
+                schema
+                    .variable(entries[*i].node)
+                    .is_some_and(crate::dictionary::Variable::is_secret)
+            });
+        }
         Self {
             schema,
             entries,

@@ -110,6 +110,7 @@ fn refuse(path: &str, message: String) -> Issue {
         index: None,
         message,
         span: None,
+        secret: false,
     }
 }
 

@@ -184,6 +184,23 @@ impl RawValues {
         self.spans.get(path)
     }
 
+    /// A diagnostic at the place `path` was written, without the source line
+    /// (for secrets).
+    #[must_use]
+    pub fn diagnostic_without_source(
+        &self,
+        path: &str,
+        message: impl Into<String>,
+        error: bool,
+    ) -> Diagnostic {
+        let span = self.spans.get(path).cloned();
+        if error {
+            Diagnostic::error(span, message)
+        } else {
+            Diagnostic::warning(span, message)
+        }
+    }
+
     /// A diagnostic at the place `path` was written (or without position).
     #[must_use]
     pub fn diagnostic(&self, path: &str, message: impl Into<String>, error: bool) -> Diagnostic {

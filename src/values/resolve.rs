@@ -220,6 +220,7 @@ impl<'s> Resolver<'s> {
                 index,
                 message,
                 span,
+                secret: false,
             });
         }
     }
@@ -683,7 +684,7 @@ impl<'s> Resolver<'s> {
                     other => {
                         self.issue(IssueKind::InvalidValue, path, idx, format!(
                         "the value `{}` is not a list but the variable is multi, it is ignored",
-                        other.display()
+                        self.shown(node, &other)
                     ));
                         return None;
                     }
@@ -693,7 +694,7 @@ impl<'s> Resolver<'s> {
                     Value::List(items) => {
                         self.issue(IssueKind::InvalidValue, path, idx, format!(
                         "the value `[{}]` is a list but the variable is not multi, it is ignored",
-                        Value::List(items).display()
+                        self.shown(node, &Value::List(items))
                     ));
                         return None;
                     }
@@ -751,7 +752,7 @@ impl<'s> Resolver<'s> {
                         IssueKind::Warning,
                         path,
                         idx,
-                        format!("`{}` {w}", item.display()),
+                        format!("`{}` {w}", self.shown(node, item)),
                     );
                 }
                 Check::Invalid(reason) if var.warnings => {
@@ -762,7 +763,7 @@ impl<'s> Resolver<'s> {
                         idx,
                         format!(
                             "`{}` is an invalid {}, {reason}",
-                            item.display(),
+                            self.shown(node, item),
                             var.type_name
                         ),
                     );
@@ -770,7 +771,7 @@ impl<'s> Resolver<'s> {
                 Check::Invalid(reason) => {
                     return Err(format!(
                         "`{}` is an invalid {}, {reason}",
-                        item.display(),
+                        self.shown(node, item),
                         var.type_name
                     ));
                 }
@@ -787,7 +788,7 @@ impl<'s> Resolver<'s> {
                         .collect();
                     return Err(format!(
                         "`{}` is not one of the choices {}",
-                        item.display(),
+                        self.shown(node, item),
                         list.join(", ")
                     ));
                 }
@@ -799,6 +800,19 @@ impl<'s> Resolver<'s> {
             }
         }
         Ok(())
+    }
+
+    /// A value as messages may show it: secrets are never printed.
+    fn shown(&self, node: NodeId, v: &Value) -> String {
+        if self
+            .schema
+            .variable(node)
+            .is_some_and(crate::dictionary::Variable::is_secret)
+        {
+            "**********".to_owned()
+        } else {
+            v.display()
+        }
     }
 
     /// The resolved choices of a variable.
@@ -1317,7 +1331,7 @@ impl<'s> Resolver<'s> {
         if var.unique {
             for (i, a) in items.iter().enumerate() {
                 if !a.is_null() && items[..i].iter().any(|b| b == a) {
-                    out.push(format!("the value `{}` is not unique", a.display()));
+                    out.push(format!("the value `{}` is not unique", self.shown(node, a)));
                     break;
                 }
             }
