@@ -239,6 +239,10 @@ pub struct ReconfigureArgs {
     /// configuration chooses (`containers.engine`).
     #[arg(long, value_enum, value_name = "ENGINE")]
     pub engine: Option<EngineArg>,
+    /// For internal testing only: consider only the containers whose name
+    /// starts with PREFIX (tests share one engine).
+    #[arg(long, value_name = "PREFIX", hide = true)]
+    pub scope: Option<String>,
 }
 
 /// Where the containers of technology `docker` run.

@@ -146,6 +146,15 @@ fn the_compose_export_is_accepted_by_docker_compose_config() {
     assert_eq!(shop["restart"], "no", "a string, not the YAML 1.1 boolean");
     assert_eq!(shop["deploy"]["replicas"], 2);
     assert_eq!(
+        shop["deploy"]["update_config"],
+        json!({"parallelism": 1, "delay": "2s", "failure_action": "rollback",
+               "monitor": "5s", "max_failure_ratio": 0.0, "order": "start-first"})
+    );
+    assert_eq!(
+        shop["deploy"]["restart_policy"],
+        json!({"condition": "none", "delay": "5s"})
+    );
+    assert_eq!(
         shop["deploy"]["placement"]["constraints"],
         json!(["node.labels.site==lyon"])
     );
@@ -265,4 +274,98 @@ fn invalid_containers_are_all_reported_and_nothing_is_exported() {
     );
     assert!(error.contains("no container is named `nobody`"), "{error}");
     assert!(error.ends_with("nothing was exported"), "{error}");
+}
+
+/// `brise --dictionaries <shipped> --values VALUES export ARGS…` (the real binary).
+fn brise_export(values: &Path, args: &[&str]) -> brise::command::Output {
+    let invocation = Invocation::new(env!("CARGO_BIN_EXE_brise"))
+        .arg("--dictionaries")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("dictionaries"))
+        .arg("--values")
+        .arg(values)
+        .arg("export")
+        .args(args);
+    command::output(&invocation).unwrap()
+}
+
+fn demo_values() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo/values.yml")
+}
+
+// See: #8
+#[test]
+#[ignore = "needs docker-compose"]
+fn brise_export_compose_of_the_demo_is_accepted_by_docker_compose_config() {
+    let output = brise_export(&demo_values(), &["compose"]);
+    assert!(output.status.success(), "{}", output.stderr);
+    let dir = tempfile::Builder::new()
+        .prefix("brise-t-export-")
+        .tempdir()
+        .unwrap();
+    let file = dir.path().join("docker-compose.yml");
+    std::fs::write(&file, &output.stdout).unwrap();
+    let check = Invocation::new(docker_compose())
+        .arg("--file")
+        .arg(&file)
+        .arg("config")
+        .arg("--services")
+        .current_dir(dir.path());
+    let services = command::run(&check).unwrap().stdout;
+    assert_eq!(services, "hello-world\nmy-apache-app\n");
+}
+
+// See: #8
+#[test]
+fn brise_export_kubernetes_of_the_demo_writes_typed_objects_to_a_file() {
+    let dir = tempfile::Builder::new()
+        .prefix("brise-t-export-")
+        .tempdir()
+        .unwrap();
+    let file = dir.path().join("brise.yaml");
+    let output = brise_export(
+        &demo_values(),
+        &["kubernetes", "--output", file.to_str().unwrap()],
+    );
+    assert!(output.status.success(), "{}", output.stderr);
+    assert_eq!(output.stdout, "", "written to the file only");
+    let manifests = Manifests::from_yaml(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let names: Vec<&str> = manifests
+        .deployments
+        .iter()
+        .map(|d| d.metadata.name.as_deref().unwrap())
+        .collect();
+    assert_eq!(names, vec!["hello-world", "my-apache-app"]);
+    assert_eq!(manifests.claims.len(), 1);
+    assert_eq!(manifests.ingresses.len(), 1);
+}
+
+// See: #8
+#[test]
+fn brise_export_of_invalid_values_prints_every_error_and_exports_nothing() {
+    let dir = tempfile::Builder::new()
+        .prefix("brise-t-export-")
+        .tempdir()
+        .unwrap();
+    let values = dir.path().join("values.yml");
+    std::fs::write(
+        &values,
+        "containers:\n  names: [a]\n  container_a:\n    repository: BAD\n",
+    )
+    .unwrap();
+    let output = brise_export(&values, &["compose"]);
+    assert_eq!(output.status.code(), Some(1), "{}", output.stderr);
+    assert_eq!(output.stdout, "");
+    assert!(
+        output.stderr.contains(&format!(
+            "{}:4:5: error: `containers.container_a.repository`",
+            values.display()
+        )),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        output.stderr.contains("nothing was exported"),
+        "{}",
+        output.stderr
+    );
 }

@@ -583,6 +583,7 @@ async fn reconfigure_s_pipeline_drives_lxc_containers_and_names_the_snapshot() {
         hooks_dir: env.root.path().join("hooks"),
         values: values.clone(),
         stamp: "20261122T153000Z".to_owned(),
+        scope: None,
     };
     let mut web = env.busybox("pipe");
     web.persistent = true;

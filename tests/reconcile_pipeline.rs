@@ -81,6 +81,7 @@ impl Setup {
             hooks_dir: self.dir.path().join("hooks"),
             values: self.dir.path().join("values.yml"),
             stamp: "20261122T153000Z".to_owned(),
+            scope: None,
         }
     }
 

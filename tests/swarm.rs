@@ -754,6 +754,7 @@ async fn reconfigure_with_the_swarm_engine_warns_plans_converges_and_records() {
         hooks_dir: dir.path().join("hooks"),
         values: values.clone(),
         stamp: "20260101T000000Z".to_owned(),
+        scope: None,
     };
     let mut worker = spec(&name, "busybox");
     worker.replicas = 2;
@@ -815,4 +816,14 @@ async fn reconfigure_with_the_swarm_engine_warns_plans_converges_and_records() {
         .await
         .unwrap();
     assert!(!service_exists(&name));
+}
+
+// See: #8
+#[tokio::test]
+async fn status_shows_no_services_where_no_docker_engine_answers() {
+    let services =
+        brise::commands::status::swarm_services("unix:///nonexistent/brise-t-swarm.sock")
+            .await
+            .unwrap();
+    assert!(services.is_empty());
 }

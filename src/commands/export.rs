@@ -3,14 +3,18 @@
 //! Kubernetes objects, on standard output or written atomically to a file.
 //! Warnings about what does not carry over go to standard error.
 
+use std::io::Write as _;
+
 use anyhow::{Context as _, anyhow};
 
 use crate::app::{Failure, Settings};
 use crate::cli::{ExportArgs, ExportFormat};
+use crate::commands::loading;
 use crate::containers::{self, ContainerSpec};
 use crate::export::{self, Target};
 use crate::output::atomic;
 use crate::render::Configuration;
+use crate::values::Config;
 
 impl From<ExportFormat> for Target {
     fn from(format: ExportFormat) -> Self {
@@ -21,9 +25,24 @@ impl From<ExportFormat> for Target {
     }
 }
 
-/// Load dictionaries and values and validate them (the configuration core).
-fn load_configuration(_settings: &Settings) -> Result<Box<dyn Configuration>, Failure> {
-    Err(super::not_yet("export (it needs the configuration core)"))
+/// Load dictionaries and values; a configuration with errors exports nothing
+/// (every error is printed with its location, exit 1).
+fn load_configuration(settings: &Settings) -> Result<Config, Failure> {
+    let (schema, raw, config) = loading::configuration(settings)?;
+    let errors: Vec<_> = config.errors().collect();
+    if errors.is_empty() {
+        return Ok(config);
+    }
+    let mut err = std::io::stderr().lock();
+    for issue in &errors {
+        let _ = writeln!(err, "{}", loading::issue_diagnostic(&schema, &raw, issue));
+    }
+    let _ = writeln!(
+        err,
+        "brise: {} error(s) in the configuration: nothing was exported",
+        errors.len()
+    );
+    Err(Failure::Reported(1))
 }
 
 /// The declared containers of a configuration, every cross-container error at once.
@@ -71,6 +90,6 @@ pub fn write(desired: &[ContainerSpec], args: &ExportArgs) -> Result<(), Failure
 
 pub fn run(settings: &Settings, args: &ExportArgs) -> Result<(), Failure> {
     let config = load_configuration(settings)?;
-    let desired = desired(config.as_ref())?;
+    let desired = desired(&config)?;
     write(&desired, args)
 }

@@ -39,6 +39,8 @@ pub struct Request {
     pub values: PathBuf,
     /// UTC time stamp naming backups (`20261122T153000Z`).
     pub stamp: String,
+    /// Only the containers whose name starts with this (internal testing).
+    pub scope: Option<String>,
 }
 
 impl Request {
@@ -56,6 +58,7 @@ impl Request {
             hooks_dir: settings.hooks_dir.clone(),
             values: settings.values.clone(),
             stamp,
+            scope: args.scope.clone(),
         }
     }
 }
@@ -127,6 +130,12 @@ pub async fn pipeline(
         &progress,
     )
     .await
+    .map(|mut prepared| {
+        if let Some(prefix) = &request.scope {
+            prepared.plan.entries.retain(|e| e.name.starts_with(prefix));
+        }
+        prepared
+    })
     .map_err(|error| match error {
         PrepareError::Observe(error) => Failure::system(error),
         PrepareError::Pull(_) => Failure::system(anyhow!("{error}\nno container was changed")),
@@ -411,18 +420,8 @@ pub fn swarm_services(
 /// Load dictionaries and values, validate them and the containers, and hash
 /// the rendered files each container mounts. Every problem is printed.
 fn load(settings: &Settings, root: &Path) -> Result<Loaded, Failure> {
-    let (schema, raw, config) = super::loading::configuration(settings)?;
-    let errors: Vec<_> = config.issues().iter().filter(|i| i.is_error()).collect();
-    if !errors.is_empty() {
-        for issue in &errors {
-            eprintln_line(&super::loading::issue_diagnostic(&schema, &raw, issue).to_string());
-        }
-        eprintln_line(&format!(
-            "brise: {} error(s) in the values, nothing was changed",
-            errors.len()
-        ));
-        return Err(Failure::Reported(1));
-    }
+    // Validation as `check` and `gen_config` do it: every problem printed.
+    let config = gen_config::load_configuration(settings)?;
     let mut problems = Vec::new();
     let mut desired = containers::desired(&config).unwrap_or_else(|errors| {
         problems.extend(errors);
@@ -604,6 +603,7 @@ impl crate::web::apply::Applier for WebApplier {
             recreate: Vec::new(),
             parallel: 4,
             engine: None,
+            scope: None,
         };
         let settings = self.settings.clone();
         // On its own thread and runtime: the run blocks on files, hooks and

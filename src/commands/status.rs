@@ -11,7 +11,7 @@ use crate::cli::StatusArgs;
 use crate::runtime::docker::endpoint_from;
 use crate::runtime::engines::Engines;
 use crate::runtime::swarm::{ServiceStatus, SwarmOptions, SwarmRuntime};
-use crate::runtime::{EngineInfo, ObservedContainer, Runtime};
+use crate::runtime::{EngineInfo, ObservedContainer, Runtime, RuntimeError};
 
 /// What `status` reports.
 #[derive(Debug, Serialize)]
@@ -84,14 +84,16 @@ pub async fn status(settings: &Settings, engines: &[&dyn Runtime]) -> anyhow::Re
 }
 
 /// brise's services (replicas running and desired, update state, task
-/// errors) when the engine at `endpoint` is a Swarm manager; none otherwise.
+/// errors) when the engine at `endpoint` is a Swarm manager; none when it is
+/// not, or when no Docker engine answers there (an LXC-only machine).
 ///
 /// # Errors
-/// The engine does not answer, or its services cannot be listed.
+/// The manager's services cannot be listed.
 pub async fn swarm_services(endpoint: &str) -> anyhow::Result<Vec<ServiceStatus>> {
-    match SwarmRuntime::connect_if_manager(endpoint, SwarmOptions::default()).await? {
-        Some(manager) => Ok(manager.services_status().await?),
-        None => Ok(Vec::new()),
+    match SwarmRuntime::connect_if_manager(endpoint, SwarmOptions::default()).await {
+        Ok(Some(manager)) => Ok(manager.services_status().await?),
+        Ok(None) | Err(RuntimeError::EngineUnreachable { .. }) => Ok(Vec::new()),
+        Err(error) => Err(error.into()),
     }
 }
 

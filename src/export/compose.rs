@@ -2,8 +2,8 @@
 //! docker-compose 1.29 and by `docker stack deploy`): one service per Docker
 //! container with its image, ports (on the declared address), bind mounts,
 //! environment, command, restart policy, init, stop grace period,
-//! dependencies, health check, and its Swarm replicas and placement under
-//! `deploy`. Typed structures serialised to YAML; `$` is escaped so that
+//! dependencies, health check, and under `deploy` its Swarm replicas,
+//! placement and brise's update, rollback and restart policies. Typed structures serialised to YAML; `$` is escaped so that
 //! Compose interpolates nothing. Pure.
 
 use indexmap::IndexMap;
@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use super::{ExportError, Exported};
 use crate::containers::{ContainerSpec, Protocol, RestartPolicy, Technology};
 use crate::runtime::image_reference;
+use crate::runtime::swarm::spec::starts_first;
+use crate::runtime::swarm::{PublishMode, SwarmOptions};
 
 /// The Compose file format written.
 pub const VERSION: &str = "3.8";
@@ -70,11 +72,36 @@ pub struct Healthcheck {
 }
 
 /// What Swarm (`docker stack deploy`) reads; docker-compose ignores it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Deploy {
     pub replicas: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub placement: Option<Placement>,
+    /// brise's rolling update policy (`docs/scale-out.md`).
+    pub update_config: UpdateConfig,
+    pub rollback_config: UpdateConfig,
+    pub restart_policy: RestartConfig,
+}
+
+/// `update_config` / `rollback_config` of a service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UpdateConfig {
+    pub parallelism: u32,
+    /// `2s`.
+    pub delay: String,
+    /// `rollback` for updates, `pause` for rollbacks.
+    pub failure_action: String,
+    pub monitor: String,
+    pub max_failure_ratio: f64,
+    /// `start-first` or `stop-first`.
+    pub order: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestartConfig {
+    /// `none`, `on-failure` or `any`.
+    pub condition: String,
+    pub delay: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -150,11 +177,53 @@ fn service(spec: &ContainerSpec) -> Service {
             interval: format!("{}s", check.interval_seconds),
         }),
         labels,
-        deploy: Deploy {
-            replicas: spec.replicas,
-            placement: (!spec.placement.is_empty()).then(|| Placement {
-                constraints: spec.placement.clone(),
-            }),
+        deploy: deploy(spec),
+    }
+}
+
+/// A Compose duration: `5s`, `500ms`.
+fn duration(duration: std::time::Duration) -> String {
+    let millis = duration.as_millis();
+    if millis % 1000 == 0 {
+        format!("{}s", millis / 1000)
+    } else {
+        format!("{millis}ms")
+    }
+}
+
+/// The Swarm side of a service: replicas, placement, and the same update,
+/// rollback and restart policies as brise's Swarm runtime (the stack's ports
+/// are published in ingress mode: updates start the new task first).
+fn deploy(spec: &ContainerSpec) -> Deploy {
+    let options = SwarmOptions::default();
+    let order = if starts_first(spec, PublishMode::Ingress) {
+        "start-first"
+    } else {
+        "stop-first"
+    };
+    let policy = |failure_action: &str, delay| UpdateConfig {
+        parallelism: options.update.parallelism,
+        delay: duration(delay),
+        failure_action: failure_action.to_owned(),
+        monitor: duration(options.update.monitor),
+        max_failure_ratio: 0.0,
+        order: order.to_owned(),
+    };
+    Deploy {
+        replicas: spec.replicas,
+        placement: (!spec.placement.is_empty()).then(|| Placement {
+            constraints: spec.placement.clone(),
+        }),
+        update_config: policy("rollback", options.update.delay),
+        rollback_config: policy("pause", std::time::Duration::ZERO),
+        restart_policy: RestartConfig {
+            condition: match spec.restart {
+                RestartPolicy::No => "none",
+                RestartPolicy::OnFailure => "on-failure",
+                RestartPolicy::Always | RestartPolicy::UnlessStopped => "any",
+            }
+            .to_owned(),
+            delay: duration(options.restart_delay),
         },
     }
 }
@@ -238,6 +307,11 @@ mod tests {
         assert!(web.init);
         assert_eq!(web.stop_grace_period, "10s");
         assert_eq!(web.deploy.replicas, 1);
+        assert_eq!(web.deploy.update_config.order, "start-first");
+        assert_eq!(web.deploy.update_config.failure_action, "rollback");
+        assert_eq!(web.deploy.update_config.monitor, "5s");
+        assert_eq!(web.deploy.rollback_config.failure_action, "pause");
+        assert_eq!(web.deploy.restart_policy.condition, "any");
         assert_eq!(web.labels["brise.proxy-path"], "/web");
         assert_eq!(
             web.healthcheck.as_ref().unwrap().test,
