@@ -282,9 +282,30 @@ pub struct ServeArgs {
         default_value = "/etc/brise/web-users"
     )]
     pub users_file: PathBuf,
+    /// For internal testing only (with --scope or --runtime fake): the apply
+    /// button writes generated files under this root instead of /.
+    #[arg(long, value_name = "DIR", default_value = "/", hide = true)]
+    pub root: PathBuf,
+    /// For internal testing only (with --scope or --runtime fake): the nginx
+    /// program checking and reloading the nginx files.
+    #[arg(long, value_name = "PROGRAM", default_value = "nginx", hide = true)]
+    pub nginx: PathBuf,
+    /// For internal testing only (with --scope or --runtime fake): nginx main
+    /// configuration file (resolved under --root).
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "/etc/nginx/nginx.conf",
+        hide = true
+    )]
+    pub nginx_conf: PathBuf,
     /// For internal testing only: apply against this runtime instead of the real engines.
     #[arg(long, value_enum, hide = true, default_value = "real")]
     pub runtime: ServeRuntime,
+    /// For internal testing only: the apply button sees only the managed
+    /// containers whose name starts with PREFIX (tests on a shared engine).
+    #[arg(long, value_name = "PREFIX", hide = true)]
+    pub scope: Option<String>,
 }
 
 /// What the web form's apply button drives (internal testing switch).

@@ -103,7 +103,8 @@ async fn status_of(runtime: &SwarmRuntime, name: &str) -> Option<ServiceStatus> 
         .find(|status| status.name == name)
 }
 
-/// IDs of the running task containers of service `name` on this node.
+/// IDs of the running task containers of service `name` on this node,
+/// including those of tasks being shut down.
 fn running_containers(name: &str) -> BTreeSet<String> {
     docker(&[
         "ps",
@@ -114,6 +115,36 @@ fn running_containers(name: &str) -> BTreeSet<String> {
     ])
     .lines()
     .map(str::to_owned)
+    .collect()
+}
+
+/// IDs of the running containers of the tasks service `name` wants running
+/// (not those of replaced tasks that are still stopping).
+fn current_containers(name: &str) -> BTreeSet<String> {
+    let wanted: BTreeSet<String> = docker(&[
+        "service",
+        "ps",
+        "--quiet",
+        "--no-trunc",
+        "--filter",
+        "desired-state=running",
+        name,
+    ])
+    .lines()
+    .map(str::to_owned)
+    .collect();
+    docker(&[
+        "ps",
+        "--no-trunc",
+        "--filter",
+        &format!("label=com.docker.swarm.service.name={name}"),
+        "--format",
+        "{{.ID}} {{.Label \"com.docker.swarm.task.id\"}}",
+    ])
+    .lines()
+    .filter_map(|line| line.split_once(' '))
+    .filter(|(_, task)| wanted.contains(*task))
+    .map(|(container, _)| container.to_owned())
     .collect()
 }
 
@@ -298,7 +329,7 @@ async fn a_replicated_service_rolls_updates_through_rolls_back_a_broken_image_an
     assert_eq!(runtime.version(&name).await.unwrap(), Some(version));
 
     // 3. A changed environment rolls through, start-first: every task replaced.
-    let before = running_containers(&name);
+    let before = current_containers(&name);
     web.environment = vec![("BRISE_STAGE".to_owned(), "two".to_owned())];
     let (third, report) = converge(&runtime, std::slice::from_ref(&web)).await;
     assert_eq!(action_of(&third, &name), Action::Recreate);
@@ -310,7 +341,7 @@ async fn a_replicated_service_rolls_updates_through_rolls_back_a_broken_image_an
         "{third}"
     );
     assert_done(&report, &name);
-    let after = running_containers(&name);
+    let after = current_containers(&name);
     assert_eq!(after.len(), 2);
     assert!(before.is_disjoint(&after), "every task was replaced");
     for container in &after {
@@ -354,7 +385,7 @@ async fn a_replicated_service_rolls_updates_through_rolls_back_a_broken_image_an
             .any(|error| error.contains("non-zero exit (127)")),
         "`brise status` shows the task error: {status}"
     );
-    for container in running_containers(&name) {
+    for container in current_containers(&name) {
         assert!(env_of(&container).contains("BRISE_STAGE=two"));
     }
     // `brise status` (the real binary) shows the service, its replicas and the task error.
@@ -389,14 +420,18 @@ async fn a_replicated_service_rolls_updates_through_rolls_back_a_broken_image_an
     assert!(again.is_empty(), "{again}");
 
     // 5. From 2 to 3 replicas: one task added, none replaced.
-    let before = running_containers(&name);
+    let before = current_containers(&name);
     web.replicas = 3;
     let (fifth, report) = converge(&runtime, std::slice::from_ref(&web)).await;
     assert_eq!(action_of(&fifth, &name), Action::Recreate);
     assert_done(&report, &name);
-    let after = running_containers(&name);
+    let after = current_containers(&name);
     assert_eq!(after.len(), 3);
-    assert!(before.is_subset(&after), "scaling replaces no task");
+    assert!(
+        before.is_subset(&after),
+        "scaling replaces no task: before {before:?}, after {after:?}\n{}",
+        docker(&["service", "ps", "--no-trunc", &name])
+    );
     let status = status_of(&runtime, &name).await.unwrap();
     assert_eq!((status.running, status.desired), (3, 3), "{status}");
 
@@ -506,7 +541,7 @@ async fn a_host_mode_service_answers_through_nginx_recreates_with_a_backup_and_k
     assert_eq!(backup, format!("brise-backup/{name}:20260101T000000Z"));
     assert!(docker_try(&["image", "inspect", &backup]).0);
     docker(&["rmi", &backup]);
-    for container in running_containers(&name) {
+    for container in current_containers(&name) {
         assert!(env_of(&container).contains("BRISE_STAGE=two"));
     }
     fetch(&marker);

@@ -10,7 +10,10 @@ use axum::http::{Request, StatusCode, header};
 use web_common::{PASSWORD, TestApp, USER, cookie_pair};
 
 /// Every route that needs a signed-in user, with its method.
-const PROTECTED: [(&str, &str); 4] = [
+const PROTECTED: [(&str, &str); 7] = [
+    ("GET", "/config"),
+    ("POST", "/config"),
+    ("GET", "/changes"),
     ("GET", "/apply"),
     ("POST", "/apply"),
     ("GET", "/apply/events"),
@@ -48,7 +51,14 @@ async fn the_cookie_is_secure_behind_an_https_proxy() {
 async fn every_page_carries_the_security_headers() {
     let app = TestApp::new();
     let cookie = app.sign_in().await;
-    for path in ["/login", "/apply", "/static/app.css", "/nowhere"] {
+    for path in [
+        "/login",
+        "/config",
+        "/changes",
+        "/apply",
+        "/static/app.css",
+        "/nowhere",
+    ] {
         let reply = app.get(path, Some(&cookie)).await;
         let csp = reply
             .headers
@@ -68,16 +78,28 @@ async fn every_page_carries_the_security_headers() {
 
 #[tokio::test]
 async fn pages_have_no_inline_script_or_style_and_no_external_resource() {
-    let app = TestApp::new();
+    let app = TestApp::shipped(&web_common::demo_values());
     let cookie = app.sign_in().await;
-    for path in ["/login", "/apply", "/nowhere"] {
-        let page = app.get(path, Some(&cookie)).await;
+    let handler = regex::Regex::new(r"\son[a-z]+\s*=").unwrap();
+    for (path, cookie) in [
+        ("/login", None),
+        ("/config", Some(cookie.as_str())),
+        ("/changes", Some(&cookie)),
+        ("/apply", Some(&cookie)),
+        ("/nowhere", Some(&cookie)),
+    ] {
+        let page = app.get(path, cookie).await;
         page.assert_lacks("<script>")
             .assert_lacks("style=")
             .assert_lacks("<style")
-            .assert_lacks(" on")
+            .assert_lacks("javascript:")
             .assert_lacks("http://")
             .assert_lacks("https://");
+        assert!(!handler.is_match(&page.body), "inline handler in {path}");
+        assert!(
+            page.body
+                .contains(r#"<script src="/static/app.js" defer></script>"#)
+        );
     }
 }
 

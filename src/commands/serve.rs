@@ -9,6 +9,9 @@ use anyhow::Context as _;
 
 use crate::app::{Failure, Settings};
 use crate::cli::{ServeArgs, ServeRuntime};
+use crate::output::NginxSettings;
+use crate::runtime::fake::FakeRuntime;
+use crate::web::reconfigure::{Engine, ReconfigureApplier, Target};
 use crate::web::{self, AppState, WebConfig, users};
 
 pub fn run(settings: &Settings, args: &ServeArgs) -> Result<(), Failure> {
@@ -21,9 +24,26 @@ pub fn run(settings: &Settings, args: &ServeArgs) -> Result<(), Failure> {
         )));
     }
     let config = WebConfig::new(settings.clone(), args.users_file.clone());
-    let applier: Arc<dyn web::apply::Applier> = match args.runtime {
-        ServeRuntime::Real => Arc::new(super::reconfigure::WebApplier::new(settings.clone())),
-        ServeRuntime::Fake => Arc::new(web::apply::Unavailable),
+    // The real engines: the same `reconfigure` as the command. For internal
+    // testing only, an in-memory engine or a scope on the managed containers
+    // goes through the web's own composition of the same pipeline.
+    let internal = args.runtime == ServeRuntime::Fake || args.scope.is_some();
+    let applier: Arc<dyn web::apply::Applier> = if internal {
+        let engine = match args.runtime {
+            ServeRuntime::Real => Engine::Docker,
+            ServeRuntime::Fake => Engine::Fake(Arc::new(FakeRuntime::new())),
+        };
+        let target = Target {
+            root: args.root.clone(),
+            nginx: NginxSettings {
+                binary: args.nginx.clone(),
+                conf: args.nginx_conf.clone(),
+            },
+            scope: args.scope.clone(),
+        };
+        Arc::new(ReconfigureApplier::new(settings.clone(), target, engine))
+    } else {
+        Arc::new(super::reconfigure::WebApplier::new(settings.clone()))
     };
     let state = AppState::new(config, applier);
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -34,17 +34,6 @@ pub trait Applier: Send + Sync + fmt::Debug {
     async fn apply(&self, log: LogSink) -> anyhow::Result<()>;
 }
 
-/// The applier of a build without the reconciler: every run fails, saying so.
-#[derive(Debug, Clone, Copy)]
-pub struct Unavailable;
-
-#[async_trait::async_trait]
-impl Applier for Unavailable {
-    async fn apply(&self, _log: LogSink) -> anyhow::Result<()> {
-        anyhow::bail!("`reconfigure` is not available in this build yet")
-    }
-}
-
 /// One line of a run's record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Entry {

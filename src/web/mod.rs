@@ -8,13 +8,17 @@
 pub mod apply;
 mod assets;
 pub mod audit;
+pub mod changes;
+mod config;
 pub mod context;
 pub mod error;
 pub mod form;
 pub mod i18n;
+pub mod loader;
 mod login;
 pub mod page;
 pub mod ratelimit;
+pub mod reconfigure;
 pub mod security;
 pub mod session;
 pub mod users;
@@ -67,6 +71,8 @@ struct Inner {
     limiter: ratelimit::LoginLimiter,
     applier: Arc<dyn apply::Applier>,
     applies: apply::Applies,
+    schemas: loader::SchemaCache,
+    save_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Everything the handlers share; cheap to clone.
@@ -85,6 +91,8 @@ impl AppState {
                 config,
                 applier,
                 applies: apply::Applies::default(),
+                schemas: loader::SchemaCache::default(),
+                save_lock: Arc::default(),
             }),
         }
     }
@@ -113,6 +121,18 @@ impl AppState {
     pub fn applies(&self) -> &apply::Applies {
         &self.inner.applies
     }
+
+    /// The dictionaries, cached.
+    #[must_use]
+    pub fn schemas(&self) -> &loader::SchemaCache {
+        &self.inner.schemas
+    }
+
+    /// Held from a save's version check to its write.
+    #[must_use]
+    pub fn save_lock(&self) -> &Arc<tokio::sync::Mutex<()>> {
+        &self.inner.save_lock
+    }
 }
 
 async fn not_found() -> Error {
@@ -127,6 +147,8 @@ pub fn router(state: AppState) -> Router {
         .route("/login", get(login::show).post(login::submit))
         .route("/logout", post(login::logout))
         .route("/lang", post(login::switch_lang))
+        .route("/config", get(config::show).post(config::submit))
+        .route("/changes", get(changes::show))
         .route("/apply", get(apply::show).post(apply::start))
         .route("/apply/events", get(apply::events))
         .route("/static/{name}", get(assets::asset))

@@ -10,37 +10,12 @@ use std::time::{Duration, Instant};
 
 use rand::RngCore as _;
 
+use super::form::edit::Draft;
 use super::i18n::Lang;
+use crate::dictionary::Mode;
 
 /// The session cookie's name.
 pub const COOKIE: &str = "brise_session";
-
-/// Which variables the form shows: EOLE's basique / normal / expert.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub enum Mode {
-    #[default]
-    Basic,
-    Standard,
-    Advanced,
-}
-
-impl Mode {
-    pub const ALL: [Self; 3] = [Self::Basic, Self::Standard, Self::Advanced];
-
-    #[must_use]
-    pub const fn code(self) -> &'static str {
-        match self {
-            Self::Basic => "basic",
-            Self::Standard => "standard",
-            Self::Advanced => "advanced",
-        }
-    }
-
-    #[must_use]
-    pub fn from_code(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|m| m.code() == code)
-    }
-}
 
 /// A random token (session id, CSRF token): 32 bytes from the thread's CSPRNG, hex.
 #[must_use]
@@ -70,7 +45,10 @@ pub struct Session {
     pub csrf: String,
     /// The language chosen with the switch; `None` = follow the browser.
     pub lang: Option<Lang>,
+    /// The form's mode (EOLE's basique / normal / expert).
     pub mode: Mode,
+    /// What the form holds typed and not saved (secrets included: it stays here).
+    pub draft: Option<Draft>,
     created: Instant,
     last_seen: Instant,
 }
@@ -82,6 +60,7 @@ impl fmt::Debug for Session {
             .field("user", &self.user)
             .field("lang", &self.lang)
             .field("mode", &self.mode)
+            .field("draft", &self.draft.as_ref().map(|d| d.texts.len()))
             .finish_non_exhaustive()
     }
 }
@@ -165,7 +144,8 @@ impl SessionStore {
             user: None,
             csrf: random_token(),
             lang,
-            mode: Mode::default(),
+            mode: Mode::Basic,
+            draft: None,
             created: now,
             last_seen: now,
         };
@@ -202,7 +182,8 @@ impl SessionStore {
             user: Some(user.to_owned()),
             csrf: random_token(),
             lang,
-            mode: Mode::default(),
+            mode: Mode::Basic,
+            draft: None,
             created: now,
             last_seen: now,
         };

@@ -171,6 +171,8 @@ pub struct Server {
 pub struct ServerSetup {
     /// Dictionary directories (default: the shipped `dictionaries/`).
     pub dictionaries: Vec<PathBuf>,
+    /// Template directories (default: the shipped `templates/`).
+    pub templates: Vec<PathBuf>,
     /// Initial values.yml text.
     pub values: String,
     /// Extra arguments to `brise serve`.
@@ -183,6 +185,7 @@ impl Default for ServerSetup {
     fn default() -> Self {
         Self {
             dictionaries: vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("dictionaries")],
+            templates: vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("templates")],
             values: String::new(),
             args: Vec::new(),
             env: Vec::new(),
@@ -220,6 +223,9 @@ impl Server {
         let mut command = Command::new(brise);
         for dictionaries in &setup.dictionaries {
             command.arg("--dictionaries").arg(dictionaries);
+        }
+        for templates in &setup.templates {
+            command.arg("--templates").arg(templates);
         }
         command
             .arg("--values")
@@ -347,4 +353,60 @@ pub async fn sign_in(client: &Client, server: &Server) {
         },
     )
     .await;
+}
+
+/// Removes this test's containers (by name prefix, managed by brise only) on drop.
+pub struct Containers {
+    pub prefix: String,
+}
+
+impl Containers {
+    fn ids(&self) -> Vec<String> {
+        let list = brise::command::Invocation::new("docker").args([
+            "ps".to_owned(),
+            "-aq".to_owned(),
+            "--filter".to_owned(),
+            format!("name=^{}", self.prefix),
+            "--filter".to_owned(),
+            "label=brise.managed=true".to_owned(),
+        ]);
+        brise::command::run(&list)
+            .map(|out| out.stdout.split_whitespace().map(str::to_owned).collect())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Containers {
+    fn drop(&mut self) {
+        let ids = self.ids();
+        if !ids.is_empty() {
+            let remove = brise::command::Invocation::new("docker")
+                .args(["rm", "-f"])
+                .args(ids);
+            let _ = brise::command::run(&remove);
+        }
+    }
+}
+
+pub async fn click(client: &fantoccini::Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no `{css}`: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("cannot click `{css}`: {e}"));
+}
+
+pub async fn type_into(client: &fantoccini::Client, css: &str, text: &str) {
+    let field = client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no `{css}`: {e}"));
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+pub async fn has(client: &fantoccini::Client, css: &str) -> bool {
+    client.find(Locator::Css(css)).await.is_ok()
 }

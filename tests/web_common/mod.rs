@@ -5,7 +5,9 @@
     unreachable_pub,
     clippy::unwrap_used,
     clippy::expect_used,
-    clippy::panic
+    clippy::panic,
+    // Test fixtures are written directly: the atomic writer is not under test here.
+    clippy::disallowed_methods
 )]
 
 use std::path::{Path, PathBuf};
@@ -138,6 +140,32 @@ impl TestApp {
         }
     }
 
+    /// An application over the shipped dictionaries and this values file.
+    pub fn shipped(values: &str) -> Self {
+        let app = Self::with(|config| {
+            config.settings.dictionaries = vec![shipped_dictionaries()];
+        });
+        app.write_values(values);
+        app
+    }
+
+    pub fn values_path(&self) -> PathBuf {
+        self.dir.path().join("values.yml")
+    }
+
+    pub fn write_values(&self, text: &str) {
+        std::fs::write(self.values_path(), text).expect("values file");
+    }
+
+    pub fn values(&self) -> String {
+        std::fs::read_to_string(self.values_path()).unwrap_or_default()
+    }
+
+    /// The values file without quotes (the writer quotes strings).
+    pub fn values_unquoted(&self) -> String {
+        self.values().replace('"', "")
+    }
+
     pub fn router(&self) -> Router {
         web::router(self.state.clone())
     }
@@ -180,6 +208,27 @@ impl TestApp {
             .await
     }
 
+    /// Post the config form as shown in `page`, with these fields changed and
+    /// this action.
+    pub async fn post_form(
+        &self,
+        cookie: &str,
+        page: &Reply,
+        changes: &[(&str, &str)],
+        action: &str,
+    ) -> Reply {
+        let mut fields = form_fields(&page.body, "config-form");
+        for (name, value) in changes {
+            set_field(&mut fields, name, value);
+        }
+        set_field(&mut fields, "action", action);
+        let pairs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        self.post("/config", Some(cookie), &pairs).await
+    }
+
     /// An anonymous session: its cookie pair and the login form's token.
     pub async fn anonymous(&self) -> (String, String) {
         let page = self.get("/login", None).await;
@@ -220,6 +269,98 @@ pub fn encode(fields: &[(&str, &str)]) -> String {
         })
         .collect::<Vec<_>>()
         .join("&")
+}
+
+/// The dictionaries shipped with brise.
+pub fn shipped_dictionaries() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("dictionaries")
+}
+
+/// The demo values (two containers).
+pub fn demo_values() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo/values.yml"))
+        .expect("demo values")
+}
+
+/// The `value` attribute of the input named `name` in a page.
+pub fn input_value(page: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\"");
+    let at = page.find(&marker)?;
+    let tag_start = page[..at].rfind('<')?;
+    let tag_end = at + page[at..].find('>')?;
+    let tag = &page[tag_start..tag_end];
+    let value_at = tag.find("value=\"")? + 7;
+    let value_end = value_at + tag[value_at..].find('"')?;
+    Some(tag[value_at..value_end].to_owned())
+}
+
+fn unescape(text: &str) -> String {
+    text.replace("&#34;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#60;", "<")
+        .replace("&#62;", ">")
+        .replace("&#38;", "&")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let re = regex::Regex::new(&format!(r#"\s{name}="([^"]*)""#)).unwrap();
+    re.captures(tag).map(|c| unescape(&c[1]))
+}
+
+/// What a browser would post for the form `id` of a page (without a button):
+/// every named input and textarea with its value, every named select with its
+/// selected option.
+pub fn form_fields(page: &str, id: &str) -> Vec<(String, String)> {
+    let start = page.find(&format!("id=\"{id}\"")).expect("form");
+    let end = start + page[start..].find("</form>").expect("form end");
+    let form = &page[start..end];
+    let mut fields = Vec::new();
+    let tag = regex::Regex::new(r"(?s)<(input|select)\b[^>]*>").unwrap();
+    let option = regex::Regex::new(r"<option\b[^>]*>").unwrap();
+    for m in tag.find_iter(form) {
+        let text = m.as_str();
+        let Some(name) = attribute(text, "name") else {
+            continue;
+        };
+        if text.starts_with("<input") {
+            let kind = attribute(text, "type").unwrap_or_else(|| "text".to_owned());
+            if kind == "submit" || kind == "button" {
+                continue;
+            }
+            if (kind == "radio" || kind == "checkbox") && !text.contains(" checked") {
+                continue;
+            }
+            fields.push((name, attribute(text, "value").unwrap_or_default()));
+        } else {
+            let close = m.end() + form[m.end()..].find("</select>").expect("select end");
+            let options = &form[m.end()..close];
+            let mut chosen = None;
+            for o in option.find_iter(options) {
+                let value = attribute(o.as_str(), "value").unwrap_or_default();
+                if chosen.is_none() || o.as_str().contains(" selected") {
+                    if o.as_str().contains(" selected") {
+                        chosen = Some(value);
+                        break;
+                    }
+                    chosen.get_or_insert(value);
+                }
+            }
+            fields.push((name, chosen.unwrap_or_default()));
+        }
+    }
+    fields
+}
+
+/// Replace (or add) a field's value.
+pub fn set_field(fields: &mut Vec<(String, String)>, name: &str, value: &str) {
+    match fields.iter_mut().find(|(n, _)| n == name) {
+        Some(field) => field.1 = value.to_owned(),
+        None => fields.push((name.to_owned(), value.to_owned())),
+    }
 }
 
 /// Settings pointing every path into `root`.

@@ -2,7 +2,10 @@
 //! comes back. Building the view from the resolved configuration and turning a
 //! posted form into values are here; validation is the core's.
 
+pub mod build;
+pub mod edit;
 pub mod posted;
+pub mod translations;
 pub mod view;
 
 use askama::Template;
@@ -51,7 +54,7 @@ mod tests {
             path: path.to_owned(),
             id: id.clone(),
             label: format!("Label of {path}"),
-            help: Some("Some <help>".to_owned()),
+            help: Some(inline_code("Some <help> with `code`")),
             required: true,
             readonly: false,
             multi,
@@ -115,7 +118,7 @@ mod tests {
     #[test]
     fn a_text_field_is_labelled_and_escaped() {
         let mut f = field("general.name", Widget::text(), &["<b>x\"</b>"], false);
-        f.errors.push("bad & wrong".to_owned());
+        f.errors.push(inline_code("bad & wrong"));
         let html = page(vec![Item::Field(f)]);
         assert!(
             html.contains(r#"<label for="f-general-name">Label of general.name"#),
@@ -126,8 +129,11 @@ mod tests {
             html.contains("value=\"&#60;b&#62;x&#34;&#60;/b&#62;\""),
             "{html}"
         );
-        assert!(html.contains("Some &#60;help&#62;"), "{html}");
-        assert!(html.contains("bad &#38; wrong"), "{html}");
+        assert!(
+            html.contains("Some &lt;help&gt; with <code>code</code>"),
+            "{html}"
+        );
+        assert!(html.contains("bad &amp; wrong"), "{html}");
         assert!(html.contains(r#"aria-invalid="true""#), "{html}");
         assert!(
             html.contains(r#"aria-describedby="f-general-name-help f-general-name-error""#),

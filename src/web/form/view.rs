@@ -97,6 +97,7 @@ pub struct FieldView {
     pub path: String,
     pub id: String,
     pub label: String,
+    /// As HTML (escaped, with code spans: see [`inline_code`]).
     pub help: Option<String>,
     pub required: bool,
     /// Frozen: shown, not editable, never posted.
@@ -107,7 +108,9 @@ pub struct FieldView {
     pub slots: Vec<Slot>,
     /// For a secret: whether a value is set (the value itself is never sent).
     pub secret_set: bool,
+    /// As HTML, like `help`.
     pub errors: Vec<String>,
+    /// As HTML, like `help`.
     pub warnings: Vec<String>,
     /// Examples from the dictionary, as a hint.
     pub examples: String,
@@ -303,6 +306,7 @@ pub struct TabView {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SummaryItem {
     pub label: String,
+    /// As HTML (see [`inline_code`]).
     pub message: String,
     /// `#id` of the field, or empty when it is not shown.
     pub anchor: String,
@@ -313,6 +317,37 @@ pub struct SummaryItem {
 pub struct FormView {
     pub tabs: Vec<TabView>,
     pub summary: Vec<SummaryItem>,
+}
+
+/// Text as HTML, `backquoted` parts as `<code>`: what dictionaries and the
+/// core's messages write. Everything is escaped first; the result is safe to
+/// insert as is.
+#[must_use]
+pub fn inline_code(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut in_code = false;
+    let open_quotes = text.matches('`').count();
+    let mut seen = 0;
+    for c in text.chars() {
+        match c {
+            // An unpaired last backquote stays a character.
+            '`' if seen + 1 < open_quotes || in_code => {
+                seen += 1;
+                out.push_str(if in_code { "</code>" } else { "<code>" });
+                in_code = !in_code;
+            }
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            other => out.push(other),
+        }
+    }
+    if in_code {
+        out.push_str("</code>");
+    }
+    out
 }
 
 /// An HTML id from a path: letters and digits kept, everything else `-`.
@@ -329,4 +364,23 @@ pub fn html_id(prefix: &str, path: &str) -> String {
         }
     }
     id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backquotes_become_code_and_the_rest_is_escaped() {
+        assert_eq!(
+            inline_code("use `a<b>` & \"c\""),
+            "use <code>a&lt;b&gt;</code> &amp; &quot;c&quot;"
+        );
+        assert_eq!(inline_code("one ` alone"), "one ` alone");
+        assert_eq!(
+            inline_code("`x` and `y`"),
+            "<code>x</code> and <code>y</code>"
+        );
+        assert_eq!(inline_code("<script>"), "&lt;script&gt;");
+    }
 }
