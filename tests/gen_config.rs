@@ -267,6 +267,48 @@ fn nginx_refusing_a_file_keeps_the_previous_one() {
 }
 
 #[test]
+#[ignore = "needs nginx"]
+fn a_running_nginx_is_not_reloaded_and_keeps_serving_when_nginx_refuses_the_new_file() {
+    let backend_port = nginx::free_port();
+    nginx::backend(backend_port, "previous location");
+    let server = Server::new().values(&demo_on_port(backend_port));
+    let mut nginx = Nginx::configure(&server.root());
+    nginx.start();
+    server
+        .gen_config(&[])
+        .success()
+        .stdout("created /etc/nginx/web.d/conteneurs2.conf\nreloaded nginx\n");
+    wait_until_served(&nginx, "/my-apache-app/", "previous location //\n");
+    assert_eq!(nginx.reloads(), 1, "the first run reloaded nginx once");
+    let snapshot = server.snapshot();
+    let server = server.local_templates(&[(
+        "nginx/conteneurs.conf.tera",
+        "location {{ this.proxy_path }} {\n    proxy_pass http://127.0.0.1:{{ this.ports[0].host_port }}/;\n    not_a_directive on;\n}\n",
+    )]);
+    let outcome = server.gen_config(&[]);
+    outcome.failure(1);
+    let live = server.path(SEED_FILE);
+    assert!(
+        outcome.stderr.contains(&format!(
+            "[emerg] unknown directive \"not_a_directive\" in {}:3",
+            live.display()
+        )),
+        "nginx's message with the live file: {}",
+        outcome.stderr
+    );
+    assert!(
+        !outcome.stdout.contains("reloaded"),
+        "nothing reloaded: {}",
+        outcome.stdout
+    );
+    assert_eq!(server.snapshot(), snapshot, "previous files kept");
+    assert_eq!(nginx.reloads(), 1, "nginx was not told to reload");
+    let (status, body) = nginx.get("/my-apache-app/").unwrap();
+    assert!(status.contains("200"), "{status}");
+    assert_eq!(body, "previous location //\n");
+}
+
+#[test]
 #[ignore = "needs root"]
 fn owner_group_and_mode_come_from_the_catalogue() {
     assert!(nix::unistd::geteuid().is_root(), "this test needs root");
@@ -298,18 +340,31 @@ fn a_real_request_goes_through_the_rendered_location() {
     outcome
         .success()
         .stdout("created /etc/nginx/web.d/conteneurs2.conf\nreloaded nginx\n");
+    // proxy_pass with a URI: nginx replaces `/my-apache-app` by `/`.
+    wait_until_served(&nginx, "/my-apache-app/", "hello from the container //\n");
+    // A second run changes nothing and does not reload.
+    server
+        .gen_config(&[])
+        .success()
+        .stdout("nothing to do: 1 generated file up to date\n");
+    assert_eq!(nginx.reloads(), 1);
+}
+
+/// Wait until nginx answers `path` with 200 and `body` (a reload takes effect
+/// asynchronously).
+fn wait_until_served(nginx: &Nginx, path: &str, body: &str) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut last = None;
     loop {
-        if let Some((status, body)) = nginx.get("/my-apache-app/") {
-            if status.contains("200") {
-                // proxy_pass with a URI: nginx replaces `/my-apache-app` by `/`.
-                assert_eq!(body, "hello from the container //\n");
-                break;
+        if let Some((status, got)) = nginx.get(path) {
+            if status.contains("200") && got == body {
+                return;
             }
+            last = Some((status, got));
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "nginx never proxied /my-apache-app/ to 127.0.0.1:{backend_port}"
+            "nginx never answered {path} with 200 and {body:?}; last answer: {last:?}"
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }

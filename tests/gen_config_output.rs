@@ -394,6 +394,7 @@ fn running_nginx_is_reloaded_once_only_when_its_files_change() {
         report.done,
         vec![Done::Updated(PathBuf::from("/etc/other.conf"))]
     );
+    assert_eq!(nginx.reloads(), 1, "one reload in all, for the first run");
 }
 
 #[test]

@@ -8,7 +8,7 @@ pub mod kubernetes;
 
 use thiserror::Error;
 
-use crate::containers::ContainerSpec;
+use crate::containers::{ContainerSpec, Technology};
 
 /// Where the containers go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,8 +57,45 @@ pub(crate) fn lxc_skipped(name: &str, target: &str) -> String {
 /// # Errors
 /// A container cannot be expressed for the target (see each target).
 pub fn export(desired: &[ContainerSpec], target: Target) -> Result<Exported, ExportError> {
-    match target {
+    let mut exported = match target {
         Target::Compose => compose::export(desired),
         Target::Kubernetes => kubernetes::export(desired),
+    }?;
+    if desired
+        .iter()
+        .all(|spec| spec.technology == Technology::Lxc)
+    {
+        exported.warnings.push(
+            "no Docker container is declared (see `containers.names` and the dictionaries \
+             loaded): the export is empty"
+                .to_owned(),
+        );
+    }
+    Ok(exported)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::fake::spec;
+
+    #[test]
+    fn an_export_without_docker_containers_warns_that_it_is_empty() {
+        let mut lxc = spec("box", "busybox");
+        lxc.technology = Technology::Lxc;
+        for target in [Target::Compose, Target::Kubernetes] {
+            for desired in [Vec::new(), vec![lxc.clone()]] {
+                let exported = export(&desired, target).unwrap();
+                assert!(
+                    exported
+                        .warnings
+                        .iter()
+                        .any(|warning| warning.contains("the export is empty")),
+                    "{exported:?}"
+                );
+            }
+            let exported = export(&[spec("web", "httpd:2.4")], target).unwrap();
+            assert!(exported.warnings.is_empty(), "{exported:?}");
+        }
     }
 }

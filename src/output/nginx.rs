@@ -51,6 +51,11 @@ pub enum NginxError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "the nginx configuration directory `{path}` is too big to be checked in a copy (over {MAX_MIRROR_FILES} files or {} MiB): give the main file with --nginx-conf",
+        MAX_MIRROR_BYTES / 1024 / 1024
+    )]
+    TooBig { path: PathBuf },
     #[error("cannot run nginx to check the new configuration: {0}")]
     Run(#[source] CommandError),
     #[error("nginx was not reloaded: {0}")]
@@ -174,8 +179,9 @@ fn mirror_tree(
         })
         .collect();
     rewrites.sort_by_key(|(live, _)| std::cmp::Reverse(live.len()));
+    let mut budget = Budget::default();
     for (live, mirror) in &mirrors {
-        copy_tree(live, mirror, &rewrites)?;
+        copy_tree(live, mirror, &rewrites, &mut budget)?;
     }
     for candidate in candidates {
         let Some((live, mirror)) = mirrors
@@ -240,7 +246,32 @@ fn standalone(
     Ok((conf, mirrors))
 }
 
-fn copy_tree(from: &Path, to: &Path, rewrites: &[(String, String)]) -> Result<(), NginxError> {
+/// How much a mirror may copy: an nginx configuration is small; a main file
+/// placed in a big directory (`/etc/nginx.conf`) must not copy all of `/etc`.
+#[derive(Debug)]
+struct Budget {
+    files: usize,
+    bytes: u64,
+}
+
+const MAX_MIRROR_FILES: usize = 5_000;
+const MAX_MIRROR_BYTES: u64 = 64 * 1024 * 1024;
+
+impl Default for Budget {
+    fn default() -> Self {
+        Self {
+            files: MAX_MIRROR_FILES,
+            bytes: MAX_MIRROR_BYTES,
+        }
+    }
+}
+
+fn copy_tree(
+    from: &Path,
+    to: &Path,
+    rewrites: &[(String, String)],
+    budget: &mut Budget,
+) -> Result<(), NginxError> {
     create_dir(to)?;
     let read = match std::fs::read_dir(from) {
         Ok(read) => read,
@@ -265,8 +296,13 @@ fn copy_tree(from: &Path, to: &Path, rewrites: &[(String, String)]) -> Result<()
         };
         let target = to.join(child.file_name());
         if metadata.is_dir() {
-            copy_tree(&path, &target, rewrites)?;
+            copy_tree(&path, &target, rewrites, budget)?;
         } else if metadata.is_file() {
+            budget.files = budget.files.checked_sub(1).ok_or_else(|| too_big(from))?;
+            budget.bytes = budget
+                .bytes
+                .checked_sub(metadata.len())
+                .ok_or_else(|| too_big(from))?;
             let bytes = std::fs::read(&path).map_err(|source| NginxError::Mirror {
                 path: path.clone(),
                 source,
@@ -278,6 +314,12 @@ fn copy_tree(from: &Path, to: &Path, rewrites: &[(String, String)]) -> Result<()
         }
     }
     Ok(())
+}
+
+fn too_big(dir: &Path) -> NginxError {
+    NginxError::TooBig {
+        path: dir.to_owned(),
+    }
 }
 
 /// Replace each live directory by its mirror where it appears as a path
@@ -393,6 +435,29 @@ mod tests {
             "[emerg] unknown directive \"x\" in /a.conf:3"
         );
         assert_eq!(tidy("nginx: [warn] something\n"), "[warn] something");
+    }
+
+    #[test]
+    fn mirroring_stops_at_a_budget() {
+        let live = tempfile::tempdir().unwrap();
+        for name in ["a.conf", "b.conf", "c.conf"] {
+            write_file(&live.path().join(name), b"x").unwrap();
+        }
+        let mirror = tempfile::tempdir().unwrap();
+        let mut budget = Budget {
+            files: 2,
+            bytes: 1000,
+        };
+        let error = copy_tree(live.path(), mirror.path(), &[], &mut budget).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("is too big to be checked in a copy"),
+            "{error}"
+        );
+        let mut budget = Budget::default();
+        copy_tree(live.path(), &mirror.path().join("ok"), &[], &mut budget).unwrap();
+        assert_eq!(budget.files, MAX_MIRROR_FILES - 3);
     }
 
     #[test]

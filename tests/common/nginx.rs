@@ -63,7 +63,7 @@ impl Nginx {
         let r = root.display();
         let text = format!(
             "worker_processes 1;\n\
-             error_log {r}/run/error.log;\n\
+             error_log {r}/run/error.log notice;\n\
              pid {r}/run/nginx.pid;\n\
              events {{ worker_connections 64; }}\n\
              http {{\n\
@@ -110,6 +110,15 @@ impl Nginx {
             .trim()
             .parse()
             .ok()
+    }
+
+    /// How many times the master was told to reload (`nginx -s reload`
+    /// sends SIGHUP; the error log at level `notice` records each one).
+    pub(crate) fn reloads(&self) -> usize {
+        std::fs::read_to_string(self.root.join("run/error.log"))
+            .unwrap_or_default()
+            .matches("signal 1 (SIGHUP) received")
+            .count()
     }
 
     /// `GET path` → (status line, body), `None` when nothing answers.
