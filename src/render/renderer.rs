@@ -704,6 +704,26 @@ site:
     }
 
     #[test]
+    fn for_each_over_a_multi_value_gives_one_file_per_value() {
+        let renderer = Renderer::new(&set(&[
+            (
+                "c.yml",
+                "x:\n  source: x.tera\n  for_each: containers.names\n  enabled: this != \"db\"\n  target: /n/{{ index }}-{{ this }}\n",
+            ),
+            ("x.tera", "{{ identifier }} of {{ containers.names | length }}"),
+        ]))
+        .unwrap();
+        let files: Vec<_> = renderer
+            .render(&containers())
+            .unwrap()
+            .files
+            .iter()
+            .map(|f| (f.path.display().to_string(), f.contents.clone()))
+            .collect();
+        assert_eq!(files, vec![("/n/1-web".to_owned(), "web of 2".to_owned())]);
+    }
+
+    #[test]
     fn unknown_for_each_is_an_error_at_the_catalogue() {
         let renderer = Renderer::new(&set(&[
             (
