@@ -266,6 +266,10 @@ pub struct RollbackArgs {
     /// Write generated files under this root instead of / (tests, chroots).
     #[arg(long, value_name = "DIR", default_value = "/")]
     pub root: PathBuf,
+    /// For internal testing only: consider only the containers whose name
+    /// starts with PREFIX (tests share one engine).
+    #[arg(long, value_name = "PREFIX", hide = true)]
+    pub scope: Option<String>,
 }
 
 #[derive(Debug, Args)]

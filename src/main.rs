@@ -7,6 +7,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    if brise::crash::list_if_asked() {
+        return ExitCode::SUCCESS;
+    }
     let args = brise::eole::rewrite_args(std::env::args_os().collect());
     let cli = brise::cli::Cli::parse_from(args);
     match brise::app::run(cli) {

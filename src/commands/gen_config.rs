@@ -26,6 +26,10 @@ pub struct Options {
     pub reload: bool,
     /// Now, for the names of kept-aside files.
     pub now: jiff::Timestamp,
+    /// Forget the undo journal once the files are installed (gen_config);
+    /// `reconfigure` keeps it until the containers converged, to put the
+    /// files back if they do not.
+    pub commit: bool,
 }
 
 impl Options {
@@ -40,6 +44,19 @@ impl Options {
             },
             reload: !args.no_reload,
             now,
+            commit: true,
+        }
+    }
+}
+
+impl Options {
+    /// How to install (and undo) the files.
+    #[must_use]
+    pub fn apply_options(&self) -> ApplyOptions {
+        ApplyOptions {
+            nginx: self.nginx.clone(),
+            reload: self.reload,
+            now: self.now,
         }
     }
 }
@@ -141,15 +158,12 @@ pub fn generate_for(
             refused,
         });
     }
-    let report = output::apply(
-        &plan,
-        &ApplyOptions {
-            nginx: options.nginx.clone(),
-            reload: options.reload,
-            now: options.now,
-        },
-    )
-    .map_err(GenConfigError::Output)?;
+    let install = if options.commit {
+        output::apply
+    } else {
+        output::apply_uncommitted
+    };
+    let report = install(&plan, &options.apply_options()).map_err(GenConfigError::Output)?;
     Ok(Generated {
         rendered,
         plan,
@@ -190,6 +204,23 @@ fn print_error(line: &str) {
 
 pub fn run(settings: &Settings, args: &GenConfigArgs) -> Result<(), Failure> {
     let options = Options::from_args(args, jiff::Timestamp::now());
+    let _lock = if options.dry_run {
+        None
+    } else {
+        let lock = super::locking::hold(
+            settings,
+            &super::locking::state_dir(settings, &options.root),
+            "gen_config",
+            &super::locking::to_stderr,
+        )?;
+        super::locking::recover(
+            settings,
+            &options.root,
+            &options.apply_options(),
+            &super::locking::to_stderr,
+        )?;
+        Some(lock)
+    };
     let generated = generate(settings, &options)?;
     let mut out = String::new();
     if args.diff {
@@ -225,10 +256,20 @@ impl std::fmt::Debug for Pipeline {
     }
 }
 
+impl Pipeline {
+    fn manifest_path(&self) -> PathBuf {
+        output::under_root(
+            &self.options.root,
+            &self.settings.state_dir.join(output::manifest::FILE_NAME),
+        )
+    }
+}
+
 impl super::reconfigure::Generate for Pipeline {
     fn generate(&mut self, dry_run: bool) -> Result<String, Failure> {
         let options = Options {
             dry_run,
+            commit: false,
             ..self.options.clone()
         };
         let generated = generate_for(self.config.as_ref(), &self.settings, &options)?;
@@ -239,5 +280,19 @@ impl super::reconfigure::Generate for Pipeline {
             Some(report) => report.to_string(),
             None => generated.plan.describe(),
         })
+    }
+
+    fn commit(&mut self) -> Result<(), Failure> {
+        output::journal::commit(&self.manifest_path())
+            .map_err(|error| Failure::system(OutputError::from(error)))
+    }
+
+    fn undo(&mut self) -> Result<Option<output::Undone>, Failure> {
+        output::undo(
+            &self.manifest_path(),
+            &self.options.root,
+            &self.options.apply_options(),
+        )
+        .map_err(Failure::system)
     }
 }

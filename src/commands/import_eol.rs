@@ -5,10 +5,16 @@ use std::io::Write as _;
 
 use crate::app::{Failure, Settings};
 use crate::cli::ImportEolArgs;
-use crate::commands::loading;
+use crate::commands::{loading, locking};
 use crate::values::{self, eol};
 
 pub fn run(settings: &Settings, args: &ImportEolArgs) -> Result<(), Failure> {
+    let _lock = locking::hold(
+        settings,
+        &settings.state_dir,
+        "import-eol",
+        &locking::to_stderr,
+    )?;
     let schema = loading::schema(settings)?;
     let raw = loading::raw_values(settings)?;
     let text = crate::dictionary::read_text(&args.file).map_err(Failure::invalid)?;

@@ -9,6 +9,7 @@ pub mod generate;
 pub mod get;
 pub mod import_eol;
 pub(crate) mod loading;
+pub mod locking;
 pub mod lxc_helper;
 pub mod passwd;
 pub mod reconfigure;

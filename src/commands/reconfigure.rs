@@ -69,12 +69,34 @@ pub trait Generate: Send {
     /// # Errors
     /// The files are invalid or cannot be installed.
     fn generate(&mut self, dry_run: bool) -> Result<String, Failure>;
+
+    /// The whole run succeeded: forget how to put the files back.
+    ///
+    /// # Errors
+    /// The undo journal cannot be removed.
+    fn commit(&mut self) -> Result<(), Failure> {
+        Ok(())
+    }
+
+    /// A step after the install failed: put back the files as they were
+    /// before it (and reload their services); `None` when nothing was pending.
+    ///
+    /// # Errors
+    /// A file cannot be put back.
+    fn undo(&mut self) -> Result<Option<crate::output::Undone>, Failure> {
+        Ok(None)
+    }
 }
 
 /// Where the pipeline writes what it does (the terminal, the web form's log).
 pub trait Log: Send + Sync {
     /// One line of what is being done.
     fn line(&self, line: &str);
+
+    /// A message about the run rather than its work (waiting for the lock).
+    fn note(&self, line: &str) {
+        self.line(line);
+    }
 
     /// The plan (what will change and why), before anything changes.
     fn plan(&self, text: &str) {
@@ -94,6 +116,10 @@ impl Log for Stdout {
         {
             println!("{line}");
         }
+    }
+
+    fn note(&self, line: &str) {
+        super::locking::to_stderr(line);
     }
 }
 
@@ -183,6 +209,61 @@ pub async fn pipeline(
     if !files.trim().is_empty() {
         log.line(files.trim_end());
     }
+    crate::crash::point("reconfigure.files-installed");
+    match converge(request, desired, runtime, &prepared, log).await {
+        Ok(()) => {
+            generate.commit()?;
+            crate::crash::point("reconfigure.files-committed");
+            applied::record(&request.values).map_err(Failure::system)?;
+            crate::crash::point("reconfigure.applied-recorded");
+            Ok(())
+        }
+        Err(failure) => {
+            report_undo(generate.undo(), log);
+            Err(failure)
+        }
+    }
+}
+
+/// Say what putting the files back did after a failed step.
+fn report_undo(undone: Result<Option<crate::output::Undone>, Failure>, log: &dyn Log) {
+    match undone {
+        Ok(None) => {}
+        Ok(Some(undone)) => {
+            let mut line = format!(
+                "the generated files of the last successful run were put back ({} file(s)",
+                undone.files.len()
+            );
+            if !undone.reloaded.is_empty() {
+                line.push_str(&format!("; reloaded {}", undone.reloaded.join(", ")));
+            }
+            line.push(')');
+            log.line(&line);
+            for problem in &undone.reload_problems {
+                log.line(&format!("warning: {problem}"));
+            }
+            log.line(
+                "containers already changed by this run stay as they are; \
+                 `brise rollback` re-applies the last configuration that applied",
+            );
+        }
+        Err(Failure::Invalid(error) | Failure::System(error)) => {
+            log.line(&format!(
+                "putting the generated files back FAILED too: {error:#}"
+            ));
+        }
+        Err(Failure::Reported(_)) => {}
+    }
+}
+
+/// After the files are installed: hooks around the containers' convergence.
+async fn converge(
+    request: &Request,
+    desired: &[ContainerSpec],
+    runtime: &dyn Runtime,
+    prepared: &reconcile::Prepared,
+    log: &dyn Log,
+) -> Result<(), Failure> {
     run_hooks(&request.hooks_dir, Phase::Posttemplate, log)?;
 
     if host::needs_forwarding(desired) && prepared.plan.changes().next().is_some() {
@@ -219,7 +300,6 @@ pub async fn pipeline(
     }
 
     run_hooks(&request.hooks_dir, Phase::Postservice, log)?;
-    applied::record(&request.values).map_err(Failure::system)?;
     Ok(())
 }
 
@@ -359,15 +439,6 @@ impl PullProgress for TerminalProgress<'_> {
     }
 }
 
-/// The seam where a later change adds the run lock (flock on the state
-/// directory); held until the run ends.
-#[derive(Debug)]
-struct RunLock;
-
-fn acquire_lock(_settings: &Settings) -> Result<RunLock, Failure> {
-    Ok(RunLock)
-}
-
 /// The validated configuration: the declared containers and gen_config.
 struct Loaded {
     desired: Vec<ContainerSpec>,
@@ -451,17 +522,7 @@ fn load(settings: &Settings, root: &Path) -> Result<Loaded, Failure> {
     for spec in &mut desired {
         spec.rendered_hash = labels::rendered_hash(spec, &files);
     }
-    let options = gen_config::Options {
-        root: root.to_owned(),
-        dry_run: false,
-        nginx: crate::output::NginxSettings {
-            binary: std::env::var_os("BRISE_NGINX")
-                .map_or_else(|| PathBuf::from("nginx"), PathBuf::from),
-            conf: PathBuf::from("/etc/nginx/nginx.conf"),
-        },
-        reload: true,
-        now: jiff::Timestamp::now(),
-    };
+    let options = file_options(root);
     Ok(Loaded {
         desired,
         generate: Box::new(gen_config::Pipeline {
@@ -472,6 +533,49 @@ fn load(settings: &Settings, root: &Path) -> Result<Loaded, Failure> {
         engine,
         swarm_publish_mode,
     })
+}
+
+/// How reconfigure installs the generated files.
+fn file_options(root: &Path) -> gen_config::Options {
+    gen_config::Options {
+        root: root.to_owned(),
+        dry_run: false,
+        nginx: crate::output::NginxSettings {
+            binary: std::env::var_os("BRISE_NGINX")
+                .map_or_else(|| PathBuf::from("nginx"), PathBuf::from),
+            conf: PathBuf::from("/etc/nginx/nginx.conf"),
+        },
+        reload: true,
+        now: jiff::Timestamp::now(),
+        commit: false,
+    }
+}
+
+/// Take the run lock for `command` (unless `dry_run`) and undo what a killed
+/// run left half-installed; the lock, held until the run ends.
+///
+/// # Errors
+/// As [`super::locking::hold`] and [`super::locking::recover`].
+pub fn lock_and_recover(
+    settings: &Settings,
+    root: &Path,
+    command: &str,
+    dry_run: bool,
+    log: &dyn Log,
+) -> Result<Option<crate::lock::RunLock>, Failure> {
+    if dry_run {
+        return Ok(None);
+    }
+    let say = |line: &str| log.note(line);
+    let state_dir = super::locking::state_dir(settings, root);
+    let lock = super::locking::hold(settings, &state_dir, command, &say)?;
+    super::locking::recover(
+        settings,
+        root,
+        &file_options(root).apply_options(),
+        &|line: &str| log.line(line),
+    )?;
+    Ok(Some(lock))
 }
 
 /// Render every template in memory (gen_config renders again to install).
@@ -531,7 +635,19 @@ pub async fn reconfigure(
     args: &ReconfigureArgs,
     log: &dyn Log,
 ) -> Result<(), Failure> {
-    let _lock = acquire_lock(settings)?;
+    let _lock = lock_and_recover(settings, &args.root, "reconfigure", args.dry_run, log)?;
+    reconfigure_locked(settings, args, log).await
+}
+
+/// [`reconfigure`] with the run lock already held (`rollback`).
+///
+/// # Errors
+/// As [`reconfigure`].
+pub async fn reconfigure_locked(
+    settings: &Settings,
+    args: &ReconfigureArgs,
+    log: &dyn Log,
+) -> Result<(), Failure> {
     let loaded = load(settings, &args.root)?;
     let engine = args.engine.map_or(loaded.engine, Engine::from);
     let swarm_options = SwarmOptions {

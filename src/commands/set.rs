@@ -7,10 +7,11 @@ use std::io::Write as _;
 
 use crate::app::{Failure, Settings};
 use crate::cli::SetArgs;
-use crate::commands::loading;
+use crate::commands::{loading, locking};
 use crate::values::{self, Change};
 
 pub fn run(settings: &Settings, args: &SetArgs) -> Result<(), Failure> {
+    let _lock = locking::hold(settings, &settings.state_dir, "set", &locking::to_stderr)?;
     let schema = loading::schema(settings)?;
     let raw = loading::raw_values(settings)?;
     let change = if args.default {

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::OutputError;
 use super::atomic;
+use super::journal;
 use super::nginx::{self, Candidate, NginxSettings, ReloadOutcome};
 use super::plan::{Action, Plan, plural};
 use crate::command::{self, Invocation};
@@ -96,20 +97,116 @@ pub fn check(plan: &Plan, nginx: &NginxSettings) -> Result<(), OutputError> {
     Ok(())
 }
 
-/// Apply the plan. On any check failure nothing is written.
+/// Apply the plan and commit it. On any check failure nothing is written;
+/// on a failure half-way every file is put back as it was.
 pub fn apply(plan: &Plan, options: &ApplyOptions) -> Result<Report, OutputError> {
+    let report = apply_uncommitted(plan, options)?;
+    journal::commit(&plan.manifest_path)?;
+    Ok(report)
+}
+
+/// [`apply`], leaving the undo journal for the caller, who commits it
+/// ([`journal::commit`]) when the whole run succeeded or restores it
+/// ([`journal::restore`]) when a later step failed.
+pub fn apply_uncommitted(plan: &Plan, options: &ApplyOptions) -> Result<Report, OutputError> {
     check(plan, &options.nginx)?;
     let mut report = Report {
         done: Vec::new(),
         unchanged: plan.changes.len() - plan.changed().count(),
     };
+    if plan.is_empty() && !plan.manifest_changed {
+        return Ok(report);
+    }
+    let kept: Vec<(PathBuf, PathBuf)> = plan
+        .changed()
+        .filter(|change| change.hand_edited)
+        .map(|change| {
+            (
+                change.real_path.clone(),
+                kept_aside_name(&change.real_path, options.now),
+            )
+        })
+        .collect();
+    journal::begin(plan, &kept)?;
+    match install(plan, options, &kept, &mut report) {
+        Ok(()) => Ok(report),
+        Err(error) => match undo(&plan.manifest_path, &plan.root, options) {
+            Ok(undone) => {
+                let undone = undone.unwrap_or_default();
+                Err(OutputError::RolledBack {
+                    source: Box::new(error),
+                    files: undone.files.len(),
+                    reloaded: undone.reload_problems,
+                })
+            }
+            Err(undo) => Err(OutputError::RollbackFailed {
+                source: Box::new(error),
+                undo: Box::new(undo),
+            }),
+        },
+    }
+}
+
+/// What [`undo`] put back.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Undone {
+    /// Real paths put back (or removed, when the install had created them).
+    pub files: Vec<PathBuf>,
+    /// Services reloaded after their files were put back.
+    pub reloaded: Vec<String>,
+    /// Reloads that failed.
+    pub reload_problems: Vec<String>,
+}
+
+/// Put back the files of the install journal beside `manifest_path` (an
+/// install not committed: a later step failed, or the run was killed) and
+/// reload their services; `None` when no install is pending.
+///
+/// # Errors
+/// The journal is damaged or a file cannot be put back.
+pub fn undo(
+    manifest_path: &Path,
+    root: &Path,
+    options: &ApplyOptions,
+) -> Result<Option<Undone>, OutputError> {
+    let Some(restored) = journal::restore(&journal::dir_of(manifest_path))? else {
+        return Ok(None);
+    };
+    let mut undone = Undone {
+        files: restored.files,
+        ..Undone::default()
+    };
+    if options.reload {
+        for service in &restored.services {
+            match reload(service, root, options) {
+                Ok(Done::Reloaded(service)) => undone.reloaded.push(service),
+                Ok(_) => {}
+                Err(error) => undone.reload_problems.push(error.to_string()),
+            }
+        }
+    }
+    Ok(Some(undone))
+}
+
+fn install(
+    plan: &Plan,
+    options: &ApplyOptions,
+    kept: &[(PathBuf, PathBuf)],
+    report: &mut Report,
+) -> Result<(), OutputError> {
     for change in plan.changed() {
         if change.hand_edited {
-            let kept = kept_aside_name(&change.real_path, options.now);
-            atomic::rename(&change.real_path, &kept)?;
+            let aside = kept
+                .iter()
+                .find(|(path, _)| *path == change.real_path)
+                .map_or_else(
+                    || kept_aside_name(&change.real_path, options.now),
+                    |(_, aside)| aside.clone(),
+                );
+            atomic::rename(&change.real_path, &aside)?;
             let logical = change
                 .path
-                .with_file_name(kept.file_name().unwrap_or_default());
+                .with_file_name(aside.file_name().unwrap_or_default());
             report
                 .done
                 .push(Done::KeptAside(change.path.clone(), logical));
@@ -131,6 +228,7 @@ pub fn apply(plan: &Plan, options: &ApplyOptions) -> Result<Report, OutputError>
                 if let Some(attributes) = change.attributes {
                     atomic::set_attributes(&change.real_path, attributes)?;
                 }
+                crate::crash::point("output.attributes-set");
                 report.done.push(Done::Attributes(change.path.clone()));
             }
             Action::Remove => {
@@ -144,6 +242,7 @@ pub fn apply(plan: &Plan, options: &ApplyOptions) -> Result<Report, OutputError>
                     if let Some(parent) = change.real_path.parent() {
                         atomic::sync_dir(parent)?;
                     }
+                    crate::crash::point("output.removed");
                 }
                 report.done.push(Done::Removed(change.path.clone()));
             }
@@ -156,18 +255,20 @@ pub fn apply(plan: &Plan, options: &ApplyOptions) -> Result<Report, OutputError>
             plan.manifest.to_json().as_bytes(),
             None,
         )?;
+        crate::crash::point("output.manifest-written");
     }
     if options.reload {
         for service in plan.services_to_reload() {
-            report.done.push(reload(&service, plan, options)?);
+            report.done.push(reload(&service, &plan.root, options)?);
+            crate::crash::point("output.reloaded");
         }
     }
-    Ok(report)
+    Ok(())
 }
 
-fn reload(service: &str, plan: &Plan, options: &ApplyOptions) -> Result<Done, OutputError> {
+fn reload(service: &str, root: &Path, options: &ApplyOptions) -> Result<Done, OutputError> {
     if service == "nginx" {
-        return Ok(match nginx::reload(&options.nginx, &plan.root)? {
+        return Ok(match nginx::reload(&options.nginx, root)? {
             ReloadOutcome::Reloaded => Done::Reloaded(service.to_owned()),
             ReloadOutcome::NotRunning => {
                 Done::NotReloaded(service.to_owned(), "it is not running".to_owned())
@@ -181,7 +282,7 @@ fn reload(service: &str, plan: &Plan, options: &ApplyOptions) -> Result<Done, Ou
             ),
         });
     }
-    if plan.root != Path::new("/") {
+    if root != Path::new("/") {
         return Ok(Done::NotReloaded(
             service.to_owned(),
             "files written under --root".to_owned(),

@@ -80,6 +80,7 @@ pub fn write(
         .tempfile_in(parent)
         .map_err(write_error)?;
     temp.write_all(contents).map_err(write_error)?;
+    crate::crash::point("atomic.temp-written");
     let file = temp.as_file();
     let mode = attributes.map_or(0o644, |a| a.mode);
     let attributes_error = |source| AtomicError::Attributes {
@@ -97,10 +98,12 @@ pub fn write(
     file.set_permissions(std::fs::Permissions::from_mode(mode))
         .map_err(attributes_error)?;
     file.sync_all().map_err(write_error)?;
+    crate::crash::point("atomic.synced");
     temp.persist(path).map_err(|error| AtomicError::Rename {
         path: path.to_owned(),
         source: error.error,
     })?;
+    crate::crash::point("atomic.renamed");
     sync_dir(parent)
 }
 
@@ -110,6 +113,7 @@ pub fn rename(from: &Path, to: &Path) -> Result<(), AtomicError> {
         path: to.to_owned(),
         source,
     })?;
+    crate::crash::point("atomic.moved");
     sync_dir(parent_of(to))
 }
 

@@ -6,6 +6,7 @@
 
 pub mod apply;
 pub mod atomic;
+pub mod journal;
 pub mod manifest;
 pub mod nginx;
 pub mod plan;
@@ -14,7 +15,7 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
-pub use apply::{ApplyOptions, Done, Report, apply, check};
+pub use apply::{ApplyOptions, Done, Report, Undone, apply, apply_uncommitted, check, undo};
 pub use manifest::{Manifest, ManifestEntry};
 pub use nginx::{NginxError, NginxSettings};
 pub use plan::{Action, FileChange, Plan, plan, under_root};
@@ -49,6 +50,28 @@ pub enum OutputError {
         service: String,
         source: crate::command::CommandError,
     },
+    #[error(transparent)]
+    Journal(#[from] journal::JournalError),
+    #[error(
+        "{source}\nthe previous generated files were put back ({files} file{}){}",
+        if *.files == 1 { "" } else { "s" },
+        reload_problems(.reloaded)
+    )]
+    RolledBack {
+        source: Box<Self>,
+        files: usize,
+        /// Reloads of the restored services that failed.
+        reloaded: Vec<String>,
+    },
+    #[error("{source}\nputting the previous generated files back failed too: {undo}")]
+    RollbackFailed { source: Box<Self>, undo: Box<Self> },
+}
+
+fn reload_problems(problems: &[String]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("; {p}"))
+        .collect::<String>()
 }
 
 impl OutputError {
@@ -56,11 +79,14 @@ impl OutputError {
     /// unknown owner) rather than the system's?
     #[must_use]
     pub fn is_invalid_configuration(&self) -> bool {
-        matches!(
-            self,
-            Self::Nginx(NginxError::Refused { .. })
-                | Self::UnknownUser { .. }
-                | Self::UnknownGroup { .. }
-        )
+        match self {
+            Self::RolledBack { source, .. } => source.is_invalid_configuration(),
+            other => matches!(
+                other,
+                Self::Nginx(NginxError::Refused { .. })
+                    | Self::UnknownUser { .. }
+                    | Self::UnknownGroup { .. }
+            ),
+        }
     }
 }

@@ -544,12 +544,14 @@ impl Runtime for DockerRuntime {
                 total: detail.total.and_then(|t| u64::try_from(t).ok()),
             });
         }
-        match self.docker.inspect_image(&reference).await {
+        let id = match self.docker.inspect_image(&reference).await {
             Ok(inspect) => inspect
                 .id
                 .ok_or_else(|| failed("the engine reports no id for the pulled image".to_owned())),
             Err(error) => Err(failed(detail(&error))),
-        }
+        }?;
+        crate::crash::point("docker.pulled");
+        Ok(id)
     }
 
     async fn create(&self, spec: &ContainerSpec, labels: &Labels) -> Result<String, RuntimeError> {
@@ -561,6 +563,7 @@ impl Runtime for DockerRuntime {
             .create_container(Some(options), create_body(spec, labels))
             .await
             .map_err(|e| self.step_error(&spec.name, Step::Create, &e))?;
+        crate::crash::point("docker.created");
         Ok(response.id)
     }
 
@@ -568,7 +571,9 @@ impl Runtime for DockerRuntime {
         self.docker
             .start_container(name, None)
             .await
-            .map_err(|e| self.step_error(name, Step::Start, &e))
+            .map_err(|e| self.step_error(name, Step::Start, &e))?;
+        crate::crash::point("docker.started");
+        Ok(())
     }
 
     async fn stop(&self, name: &str, timeout_seconds: u32) -> Result<(), RuntimeError> {
@@ -576,19 +581,23 @@ impl Runtime for DockerRuntime {
             .t(i32::try_from(timeout_seconds).unwrap_or(i32::MAX))
             .build();
         match self.docker.stop_container(name, Some(options)).await {
-            Ok(()) => Ok(()),
-            Err(error) if is_not_found(&error) => Ok(()),
-            Err(error) => Err(self.step_error(name, Step::Stop, &error)),
+            Ok(()) => {}
+            Err(error) if is_not_found(&error) => {}
+            Err(error) => return Err(self.step_error(name, Step::Stop, &error)),
         }
+        crate::crash::point("docker.stopped");
+        Ok(())
     }
 
     async fn remove(&self, name: &str) -> Result<(), RuntimeError> {
         let options = RemoveContainerOptionsBuilder::default().force(true).build();
         match self.docker.remove_container(name, Some(options)).await {
-            Ok(()) => Ok(()),
-            Err(error) if is_not_found(&error) => Ok(()),
-            Err(error) => Err(self.step_error(name, Step::Remove, &error)),
+            Ok(()) => {}
+            Err(error) if is_not_found(&error) => {}
+            Err(error) => return Err(self.step_error(name, Step::Remove, &error)),
         }
+        crate::crash::point("docker.removed");
+        Ok(())
     }
 
     async fn backup(&self, name: &str, stamp: &str) -> Result<String, RuntimeError> {
@@ -604,6 +613,7 @@ impl Runtime for DockerRuntime {
             .commit_container(options, bollard::models::ContainerConfig::default())
             .await
             .map_err(|e| self.step_error(name, Step::Backup, &e))?;
+        crate::crash::point("docker.backed-up");
         Ok(format!("{repository}:{stamp}"))
     }
 }

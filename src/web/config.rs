@@ -272,6 +272,11 @@ fn submit_blocking(
 ) -> Result<Outcome, Error> {
     let t = who.texts();
     let settings = &state.config().settings;
+    // One change at a time (docs/RELIABILITY.md): a save reads and writes the
+    // values under the run lock, waiting for a running `set` or apply.
+    let _lock = (posted.action == Action::Save)
+        .then(|| save_lock(settings))
+        .transpose()?;
     let (schema, translations) = state
         .schemas()
         .load(settings, who.lang)
@@ -375,6 +380,17 @@ fn submit_blocking(
 
 fn saving_allowed(posted: &Posted, stale: bool, blocking_issues: usize) -> bool {
     posted.action == Action::Save && !stale && blocking_issues == 0
+}
+
+fn save_lock(settings: &crate::app::Settings) -> Result<crate::lock::RunLock, Error> {
+    let wait = if settings.no_wait {
+        crate::lock::Wait::NoWait
+    } else {
+        crate::lock::Wait::Block
+    };
+    crate::lock::acquire(&settings.state_dir, "web form save", wait, &mut |_| {}).map_err(|e| {
+        Error::Internal(anyhow::Error::new(e).context("cannot save the configuration"))
+    })
 }
 
 fn write_values(path: &std::path::Path, raw: &RawValues) -> Result<(), Error> {

@@ -214,6 +214,15 @@ impl ReconfigureApplier {
     /// The whole run, on the calling thread (the pipeline's future is not
     /// `Send`: it runs on a runtime of its own, as the command does).
     async fn run(&self, log: &LogSink) -> anyhow::Result<()> {
+        // The command's run lock and recovery, as `reconfigure` takes them.
+        let _lock = reconfigure::lock_and_recover(
+            &self.settings,
+            &self.target.root,
+            "reconfigure",
+            false,
+            &RunLog(log),
+        )
+        .map_err(failure_text)?;
         let loaded = load(&self.settings)?;
         let docker;
         let runtime: &dyn Runtime = match &self.engine {
@@ -258,6 +267,7 @@ impl ReconfigureApplier {
                 nginx: self.target.nginx.clone(),
                 reload: true,
                 now,
+                commit: false,
             },
         };
         // The pipeline writes the plan first, then what it does.

@@ -83,6 +83,8 @@ impl Brise {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_brise"));
         cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
         cmd.env_remove("BRISE_VALUES");
+        // The run lock and state stay in the test's directory.
+        cmd.env("BRISE_STATE_DIR", self.temp.path().join("state"));
         for d in &self.dictionaries {
             cmd.arg("--dictionaries").arg(d);
         }

@@ -148,10 +148,13 @@ impl Server {
         }
     }
 
-    /// Every file under the root, relative, sorted (to prove nothing changed).
+    /// Every file under the root, relative, sorted (to prove nothing changed),
+    /// but the run lock (`var/lib/brise/lock`, which every run that may
+    /// change the server opens).
     pub(crate) fn snapshot(&self) -> Vec<(String, Vec<u8>)> {
         let mut files = Vec::new();
         collect(&self.root(), &self.root(), &mut files);
+        files.retain(|(name, _)| name != "var/lib/brise/lock");
         files.sort();
         files
     }
