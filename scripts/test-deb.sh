@@ -24,6 +24,10 @@
 #   BRISE_DEB_MIRROR  Debian mirror for debootstrap and apt in the chroot
 #                     (default: the host's apt source for bookworm)
 #   BRISE_DEB_KEEP=1  keep the chroot afterwards (its path is printed)
+#   BRISE_DEB_QUICK=1 the CI variant (scripts/test.d/75-debian-package.sh):
+#                     both builds with DEB_BUILD_OPTIONS=noopt (cargo's dev
+#                     profile, own target directory in the cache), no lintian,
+#                     no systemd stage; every other check is the same
 set -euo pipefail
 SRC="$(cd "$(dirname "$0")/.." && pwd)"
 CACHE="${BRISE_DEB_CACHE:-/var/tmp/brise-deb-cache}"
@@ -37,8 +41,11 @@ took() { echo "   took $((SECONDS - phase_start)) s"; }
 fail() { echo "test-deb: FAILED: $*" >&2; exit 1; }
 ok() { echo "   ok: $*"; }
 
+QUICK="${BRISE_DEB_QUICK:-0}"
 [ "$(id -u)" = 0 ] || fail "must run as root (debootstrap, chroot)"
-for tool in debootstrap dpkg-deb chroot systemd-nspawn; do
+tools="debootstrap dpkg-deb chroot"
+[ "$QUICK" = 1 ] || tools="$tools systemd-nspawn"
+for tool in $tools; do
   command -v "$tool" >/dev/null || fail "\`$tool\` not found (scripts/setup/10-packages.sh installs it)"
 done
 mkdir -p "$CACHE"
@@ -49,13 +56,26 @@ if [ $# -eq 2 ]; then
   DEB1="$(realpath "$1")"
   DEB2="$(realpath "$2")"
 elif [ $# -eq 0 ]; then
+  if [ "$QUICK" = 1 ]; then
+    # Unoptimised builds (debian/rules maps noopt to cargo's dev profile) in
+    # their own target directory: the release one keeps its artefacts.
+    build() { # OUTDIR [VERSION]
+      DEB_BUILD_OPTIONS="${DEB_BUILD_OPTIONS:+$DEB_BUILD_OPTIONS }noopt" BRISE_DEB_LINTIAN=0 \
+        BRISE_DEB_CARGO_TARGET_DIR="$CACHE/cargo-target-noopt" BRISE_DEB_VERSION="${2:-}" \
+        "$SRC/scripts/build-deb.sh" "$CACHE/out/quick-$1" | tail -n 1
+    }
+  else
+    build() { # OUTDIR [VERSION]; lintian on the first build only
+      BRISE_DEB_CARGO_TARGET_DIR="$CACHE/cargo-target" BRISE_DEB_VERSION="${2:-}" \
+        BRISE_DEB_LINTIAN="${2:+0}" "$SRC/scripts/build-deb.sh" "$CACHE/out/$1" | tail -n 1
+    }
+  fi
   phase "building the first package"
-  DEB1="$(BRISE_DEB_CARGO_TARGET_DIR="$CACHE/cargo-target" "$SRC/scripts/build-deb.sh" "$CACHE/out/first" | tail -n 1)"
+  DEB1="$(build first)"
   took
   phase "building the second package (upgrade target)"
   V1="$(dpkg-deb -f "$DEB1" Version)"
-  DEB2="$(BRISE_DEB_CARGO_TARGET_DIR="$CACHE/cargo-target" BRISE_DEB_VERSION="$V1+upgradetest1" \
-    BRISE_DEB_LINTIAN=0 "$SRC/scripts/build-deb.sh" "$CACHE/out/second" | tail -n 1)"
+  DEB2="$(build second "$V1+upgradetest1")"
   took
 else
   fail "usage: scripts/test-deb.sh [FIRST.deb SECOND.deb]"
@@ -114,8 +134,10 @@ ok "paths of the binary, EOLE links, unit, nginx snippet, $shipped dictionaries 
 field() { dpkg-deb -f "$DEB1" "$1"; }
 [ "$(field Package)" = brise ] || fail "Package is not brise"
 [ "$(field Section)" = admin ] || fail "Section is $(field Section), not admin"
-grep -qw liblxc1 <<<"$(field Depends)" || fail "Depends lacks liblxc1: $(field Depends)"
-for r in nginx docker.io; do
+for d in liblxc1 liblxc-common; do
+  grep -qw "$d" <<<"$(field Depends)" || fail "Depends lacks $d: $(field Depends)"
+done
+for r in nginx docker.io lxc skopeo umoci nftables iproute2 rsync; do
   grep -qw "$r" <<<"$(field Recommends)" || fail "Recommends lacks $r: $(field Recommends)"
 done
 conffiles="$(dpkg-deb -I "$DEB1" conffiles)"
@@ -131,7 +153,8 @@ for directive in 'ExecStart=/usr/sbin/brise serve' ProtectSystem=strict NoNewPri
 done
 snippet="$(dpkg-deb --fsys-tarfile "$DEB1" | tar -xOf - ./etc/nginx/snippets/brise.conf)"
 grep -qx 'include /etc/nginx/web.d/\*.conf;' <<<"$snippet" || fail "the nginx snippet does not include /etc/nginx/web.d/*.conf"
-ok "control data: Section admin, Depends liblxc1, Recommends nginx docker.io, conffiles, hardened unit"
+grep -qw busybox-static <<<"$(field Suggests)" || fail "Suggests lacks busybox-static: $(field Suggests)"
+ok "control data: Section admin, Depends liblxc1 liblxc-common, Recommends nginx docker.io and the LXC runtime's tools, conffiles, hardened unit"
 took
 
 # --- 3. a clean Debian 12 root ----------------------------------------------
@@ -212,9 +235,27 @@ for name in gen_config reconfigure CreoleGet CreoleSet; do
   [ "$(inroot readlink -f "/usr/sbin/$name")" = /usr/sbin/brise ] || fail "/usr/sbin/$name does not lead to brise"
 done
 inroot test -d /usr/share/brise/dictionaries || fail "no /usr/share/brise/dictionaries"
+# Every command the installed binary lists has its man page (the build checks
+# subcommands and completions too: debian/check-generated.sh).
+commands="$(inroot brise --help | awk '/^Commands:$/ { on = 1; next } on && /^$/ { exit } on && /^  [a-z]/ { print $1 }' | grep -vx help)"
+[ -n "$commands" ] || fail "brise --help lists no command"
+for command in $commands; do
+  inroot test -f "/usr/share/man/man8/brise-$command.8.gz" || fail "\`brise $command\` has no man page"
+done
+ok "a man page for each of the $(wc -w <<<"$commands") commands of brise --help"
+# The LXC runtime's data files come with the Depends.
+for f in /usr/share/lxc/config/common.conf /usr/sbin/init.lxc.static /usr/share/lxc/templates/lxc-busybox; do
+  inroot test -e "$f" || fail "$f is missing although brise Depends on liblxc-common"
+done
+ok "liblxc-common's files (common.conf, init.lxc.static, the busybox template) are installed"
 took
 
 phase "the EOLE commands"
+# gen_config checks what it renders with `nginx -t`, even with --dry-run: the
+# recommended nginx, as `apt install ./brise.deb` would bring it (its service
+# does not start: policy-rc.d).
+inroot apt-get install -y -q --no-install-recommends nginx >"$ROOT/tmp/apt-nginx.log" 2>&1 \
+  || { tail -n 30 "$ROOT/tmp/apt-nginx.log" >&2; fail "installing nginx failed"; }
 inroot gen_config --help >"$ROOT/tmp/help.txt" || fail "gen_config --help failed"
 grep -q -- '--dry-run' "$ROOT/tmp/help.txt" || fail "gen_config --help does not document --dry-run"
 ok "gen_config --help"
@@ -281,10 +322,25 @@ admin_sum="$(sum /etc/brise/values.yml)"
 inroot dpkg -i /tmp/first.deb >/dev/null 2>&1 || fail "installing again failed"
 [ "$(sum /etc/brise/values.yml)" = "$admin_sum" ] || fail "postinst overwrote the administrator's values.yml"
 [ "$(mode /etc/brise/values.yml)" = "640 root:root" ] || fail "postinst changed the mode of the administrator's values.yml"
-inroot dpkg -P brise >/dev/null 2>&1 || fail "second purge failed"
-inroot test ! -e /etc/brise || fail "/etc/brise is still there after the second purge"
 ok "an existing values.yml is kept as it is (content and mode)"
+# An LXC container made by brise still uses the image store (its overlay base):
+# purge keeps /var/lib/brise/lxc then, and only then.
+inroot mkdir -p /var/lib/lxc/brise-t-deb /var/lib/brise/lxc/images/busybox-t/rootfs
+printf '{}\n' > "$ROOT/var/lib/lxc/brise-t-deb/brise.json"
+printf '{}\n' > "$ROOT/var/lib/brise/generated-files.json"
+inroot dpkg -P brise >"$ROOT/tmp/purge-lxc.log" 2>&1 || { cat "$ROOT/tmp/purge-lxc.log" >&2; fail "second purge failed"; }
+inroot test ! -e /etc/brise || fail "/etc/brise is still there after the second purge"
+inroot test -d /var/lib/brise/lxc/images/busybox-t/rootfs || fail "purge deleted the image store of a remaining LXC container"
+inroot test ! -e /var/lib/brise/generated-files.json || fail "purge kept /var/lib/brise/generated-files.json"
+grep -q 'kept /var/lib/brise/lxc' "$ROOT/tmp/purge-lxc.log" || fail "purge did not say it kept /var/lib/brise/lxc"
+ok "purge keeps /var/lib/brise/lxc while a brise LXC container remains, and says so"
+inroot rm -rf /var/lib/lxc/brise-t-deb /var/lib/brise
 took
+
+if [ "$QUICK" = 1 ]; then
+  echo "== test-deb: all checks passed in $((SECONDS - T0)) s (quick: noopt builds, no lintian, no systemd stage)"
+  exit 0
+fi
 
 # --- 6. the web form's service under systemd ---------------------------------
 phase "the web form's hardened service, booted under systemd (systemd-nspawn)"

@@ -328,11 +328,23 @@ impl Reader<'_> {
                     .filter(|v| !v.is_null())
                     .map(text);
                 match (host_dir, container_dir) {
-                    (Some(host_dir), Some(container_dir)) => Some(Mount {
-                        host_dir,
-                        container_dir,
-                        read_only: false,
-                    }),
+                    (Some(host_dir), Some(container_dir)) => {
+                        let mut clean = true;
+                        for (name, dir) in
+                            [("host_dir", &host_dir), ("container_dir", &container_dir)]
+                        {
+                            if let Some(problem) = unclean_directory(dir) {
+                                self.error(&format!("shared_dirs.{name}"), Some(row), problem);
+                                clean = false;
+                            }
+                        }
+                        clean.then_some(())?;
+                        Some(Mount {
+                            host_dir,
+                            container_dir,
+                            read_only: false,
+                        })
+                    }
                     _ => {
                         self.error(
                             "shared_dirs.container_dir",
@@ -639,6 +651,23 @@ fn dependency_cycle(specs: &[ContainerSpec]) -> Option<Vec<&str>> {
         if let Some(cycle) = visit(&spec.name, specs, &mut marks, &mut stack) {
             return Some(cycle);
         }
+    }
+    None
+}
+
+/// Why a shared directory is refused: it must be an absolute path without `..`
+/// (a mount is made at that exact path; `..` would reach outside what the
+/// administrator meant to share).
+fn unclean_directory(dir: &str) -> Option<String> {
+    let path = std::path::Path::new(dir);
+    if !path.is_absolute() {
+        return Some(format!("`{dir}` is not an absolute directory"));
+    }
+    if path
+        .components()
+        .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        return Some(format!("`{dir}` contains `..`"));
     }
     None
 }

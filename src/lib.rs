@@ -28,6 +28,7 @@ pub mod output;
 pub mod reconcile;
 pub mod render;
 pub mod runtime;
+pub mod secure_file;
 pub mod values;
 pub mod version;
 pub mod web;

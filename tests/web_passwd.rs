@@ -96,3 +96,19 @@ fn serve_refuses_to_start_without_a_user() {
     assert!(err.contains("no web user in"), "{err}");
     assert!(err.contains("brise passwd USER"), "{err}");
 }
+
+#[test]
+fn serve_listens_on_the_loopback_address_by_default() {
+    use clap::Parser as _;
+    let parsed = brise::cli::Cli::try_parse_from(["brise", "serve"]).unwrap();
+    let brise::cli::Command::Serve(args) = parsed.command else {
+        unreachable!("`brise serve` parses as the serve command")
+    };
+    assert!(args.listen.ip().is_loopback(), "{}", args.listen);
+    assert_eq!(args.listen.to_string(), "127.0.0.1:8470");
+    let help = brise(&["serve", "--help"], "");
+    assert!(help.status.success());
+    let help = String::from_utf8_lossy(&help.stdout);
+    let words = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words.contains("[default: 127.0.0.1:8470]"), "{help}");
+}

@@ -28,6 +28,20 @@ fi
 grep -q 'does not match Cargo.toml version' "$tmp/out" || { cat "$tmp/out" >&2; fail "debian/rules refused the mismatch without saying why"; }
 echo "   ok: debian/rules refuses a changelog version that differs from Cargo.toml's"
 
+# Man pages and completions cover every command (debian/check-generated.sh,
+# run by debian/rules), with the binary `cargo test` built before this script.
+brise="${CARGO_TARGET_DIR:-target}/debug/brise"
+[ -x "$brise" ] || fail "no $brise: run cargo test (scripts/test.sh does) first"
+"$brise" generate man "$tmp/generated/man" && "$brise" generate completions "$tmp/generated/completions"
+mv "$tmp/generated/completions/brise.bash" "$tmp/generated/completions/brise"
+sh debian/check-generated.sh "$brise" "$tmp/generated" || fail "debian/check-generated.sh refuses the generated files"
+rm "$tmp/generated/man/brise-status.8"
+if sh debian/check-generated.sh "$brise" "$tmp/generated" >"$tmp/out" 2>&1; then
+  fail "debian/check-generated.sh accepted a missing man page (brise-status.8)"
+fi
+grep -q 'brise-status.8' "$tmp/out" || { cat "$tmp/out" >&2; fail "debian/check-generated.sh did not name the missing page"; }
+echo "   ok: debian/check-generated.sh: man pages and completions cover every command, and it notices a missing page"
+
 if command -v systemd-analyze >/dev/null; then
   cp debian/brise.brise-web.service "$tmp/brise-web.service"
   # The binary and man pages are not installed here: ignore only those complaints.

@@ -143,6 +143,12 @@ pub fn generate_for(
     )
     .map_err(|error| match error {
         render::LoadError::Invalid(diagnostics) => GenConfigError::Invalid(diagnostics),
+        e @ (render::LoadError::NotUtf8 { .. } | render::LoadError::TooLarge { .. }) => {
+            GenConfigError::Invalid(Diagnostics(vec![crate::diagnostic::Diagnostic::error(
+                None,
+                e.to_string(),
+            )]))
+        }
         other => GenConfigError::System(other.into()),
     })?;
     let renderer = Renderer::new(&templates).map_err(GenConfigError::Invalid)?;
@@ -221,10 +227,16 @@ pub fn run(settings: &Settings, args: &GenConfigArgs) -> Result<(), Failure> {
         )?;
         Some(lock)
     };
-    let generated = generate(settings, &options)?;
+    let config = load_configuration(settings)?;
+    let generated = generate_for(&config, settings, &options)?;
     let mut out = String::new();
     if args.diff {
-        out.push_str(&generated.plan.diff());
+        // A template may write a secret into a file: never into the terminal.
+        let mut diff = generated.plan.diff();
+        for secret in config.secret_values() {
+            diff = diff.replace(&secret, crate::values::SECRET_MASK);
+        }
+        out.push_str(&diff);
     }
     match &generated.report {
         Some(report) => out.push_str(&report.to_string()),

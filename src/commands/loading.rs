@@ -45,8 +45,14 @@ pub(crate) fn schema(settings: &Settings) -> Result<Schema, Failure> {
     }
 }
 
-/// Read the values file (an absent file is empty).
+/// Read the values file (an absent file is empty), first making it private
+/// (mode 0600, owned by root when running as root) with a warning if it was not.
 pub(crate) fn raw_values(settings: &Settings) -> Result<RawValues, Failure> {
+    let warnings =
+        crate::secure_file::secure_values_file(&settings.values).map_err(Failure::system)?;
+    for warning in warnings {
+        print_diagnostics(&Diagnostics(vec![Diagnostic::warning(None, warning)]));
+    }
     match RawValues::load_file(&settings.values) {
         Ok(raw) => Ok(raw),
         Err(RawError::Invalid(diagnostic)) => {
@@ -86,10 +92,57 @@ pub(crate) fn issue_diagnostic(schema: &Schema, raw: &RawValues, issue: &Issue) 
                 None => d,
             }
         }
-        None if issue.secret => {
-            raw.diagnostic_without_source(&issue.path, message, issue.is_error())
+        // The values file's line would show the secret: its position only.
+        None => {
+            let span = raw.span_at(&issue.path, issue.index).cloned();
+            let d = if issue.is_error() {
+                Diagnostic::error(span, message)
+            } else {
+                Diagnostic::warning(span, message)
+            };
+            // The values file's line would show a secret: its position only.
+            match raw.source_text() {
+                Some(text) if !is_secret_path(schema, &issue.path) => d.with_source(text),
+                _ => d,
+            }
         }
-        None => raw.diagnostic(&issue.path, message, issue.is_error()),
+    }
+}
+
+/// Whether the variable at a concrete path (dynamic families named by their
+/// instance) is a secret.
+fn is_secret_path(schema: &Schema, path: &str) -> bool {
+    schema.nodes().any(|(id, node)| {
+        schema
+            .variable(id)
+            .is_some_and(crate::dictionary::Variable::is_secret)
+            && path_matches(&node.path, path)
+    })
+}
+
+/// `containers.container_{{ identifier }}.x` matches `containers.container_web.x`.
+fn path_matches(pattern: &str, path: &str) -> bool {
+    let mut patterns = pattern.split('.');
+    let mut parts = path.split('.');
+    loop {
+        match (patterns.next(), parts.next()) {
+            (None, None) => return true,
+            (Some(p), Some(part)) => {
+                let matched = match (p.find("{{"), p.rfind("}}")) {
+                    (Some(open), Some(close)) if open < close => {
+                        let (prefix, suffix) = (&p[..open], &p[close + 2..]);
+                        part.len() > prefix.len() + suffix.len()
+                            && part.starts_with(prefix)
+                            && part.ends_with(suffix)
+                    }
+                    _ => p == part,
+                };
+                if !matched {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
     }
 }
 

@@ -593,6 +593,8 @@ fn render_all(
     )
     .map_err(|error| match error {
         crate::render::LoadError::Invalid(diagnostics) => invalid(diagnostics),
+        e @ (crate::render::LoadError::NotUtf8 { .. }
+        | crate::render::LoadError::TooLarge { .. }) => Failure::invalid(e),
         other => Failure::system(other),
     })?;
     let renderer = crate::render::Renderer::new(&templates).map_err(invalid)?;

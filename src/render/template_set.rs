@@ -56,6 +56,8 @@ pub enum LoadError {
     },
     #[error("template file `{path}` is not UTF-8")]
     NotUtf8 { path: PathBuf },
+    #[error("template file `{path}` is larger than {limit} bytes")]
+    TooLarge { path: PathBuf, limit: u64 },
     #[error("{0}")]
     Invalid(Diagnostics),
 }
@@ -172,6 +174,12 @@ fn collect(
         if metadata.is_dir() {
             collect(root, &path, directory, files)?;
         } else if metadata.is_file() {
+            if metadata.len() > crate::dictionary::MAX_FILE_SIZE {
+                return Err(LoadError::TooLarge {
+                    path,
+                    limit: crate::dictionary::MAX_FILE_SIZE,
+                });
+            }
             let bytes = std::fs::read(&path).map_err(|source| LoadError::ReadFile {
                 path: path.clone(),
                 source,

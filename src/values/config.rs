@@ -40,8 +40,6 @@ pub struct Issue {
     /// Where in the dictionaries the failing calculation (or the refused
     /// default) is written, when the problem comes from there.
     pub span: Option<crate::diagnostic::Span>,
-    /// The variable is a secret: never show its value or its source line.
-    pub secret: bool,
 }
 
 impl Issue {
@@ -121,7 +119,7 @@ impl Config {
     pub(crate) fn new(
         schema: Schema,
         entries: Vec<Entry>,
-        mut issues: Vec<Issue>,
+        issues: Vec<Issue>,
         raw: RawValues,
     ) -> Self {
         let by_path: HashMap<String, usize> = entries
@@ -129,13 +127,6 @@ impl Config {
             .enumerate()
             .map(|(i, e)| (e.path.clone(), i))
             .collect();
-        for issue in &mut issues {
-            issue.secret = by_path.get(&issue.path).is_some_and(|i| {
-                schema
-                    .variable(entries[*i].node)
-                    .is_some_and(crate::dictionary::Variable::is_secret)
-            });
-        }
         Self {
             schema,
             entries,
@@ -215,6 +206,12 @@ impl Config {
             return Err(Unreadable::Disabled(path.to_owned()));
         }
         Ok(&e.value)
+    }
+
+    fn is_secret(&self, e: &Entry) -> bool {
+        self.schema
+            .variable(e.node)
+            .is_some_and(crate::dictionary::Variable::is_secret)
     }
 
     /// Whether the value of this entry must be masked: a `secret` variable
@@ -460,6 +457,31 @@ impl Config {
                 })
                 .collect(),
         )
+    }
+
+    /// Every non-empty value of a secret variable (each item of a multi), to
+    /// mask them in what brise prints about rendered files (`--diff`).
+    #[must_use]
+    pub fn secret_values(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for entry in &self.entries {
+            if entry.kind == EntryKind::Family || !self.is_secret(entry) {
+                continue;
+            }
+            let items = match &entry.value {
+                Value::List(items) => items.iter().collect(),
+                other => vec![other],
+            };
+            for item in items {
+                let text = item.display();
+                if !text.is_empty() && !out.contains(&text) {
+                    out.push(text);
+                }
+            }
+        }
+        // Longest first, so a secret containing another is masked whole.
+        out.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        out
     }
 
     /// `path=value` lines (EOLE's `CreoleGet --list`), secrets masked.

@@ -21,6 +21,9 @@ use crate::dictionary::schema::{Role, Schema};
 use crate::dictionary::types;
 pub use crate::dictionary::value::Value;
 
+/// What is shown in place of a secret (`show`, `get --list`, messages).
+pub const SECRET_MASK: &str = "**********";
+
 /// Resolve every value and property. Never fails: problems are in `config.errors()`.
 #[must_use]
 pub fn resolve(schema: &Schema, raw: &RawValues) -> Config {
@@ -110,7 +113,6 @@ fn refuse(path: &str, message: String) -> Issue {
         index: None,
         message,
         span: None,
-        secret: false,
     }
 }
 

@@ -100,6 +100,22 @@ fn collect_spans(node: &Yaml, prefix: &str, path: &Arc<PathBuf>, out: &mut HashM
                 Span::new(path.clone(), e.key.mark.line, e.key.mark.column),
             );
             collect_spans(&e.value, &p, path, out);
+            // The rows of a leadership: `family.variable[row]`, and the first
+            // row's position for the variable itself.
+            if let YamlKind::Seq(rows) = &e.value.kind {
+                for (index, row) in rows.iter().enumerate() {
+                    let YamlKind::Map(fields) = &row.kind else {
+                        continue;
+                    };
+                    for field in fields {
+                        let variable = format!("{p}.{}", field.key.scalar_text());
+                        let span =
+                            Span::new(path.clone(), field.key.mark.line, field.key.mark.column);
+                        out.entry(variable.clone()).or_insert_with(|| span.clone());
+                        out.insert(format!("{variable}[{index}]"), span);
+                    }
+                }
+            }
         }
     }
 }
@@ -184,21 +200,19 @@ impl RawValues {
         self.spans.get(path)
     }
 
-    /// A diagnostic at the place `path` was written, without the source line
-    /// (for secrets).
+    /// The text the values were parsed from, if they came from a file.
     #[must_use]
-    pub fn diagnostic_without_source(
-        &self,
-        path: &str,
-        message: impl Into<String>,
-        error: bool,
-    ) -> Diagnostic {
-        let span = self.spans.get(path).cloned();
-        if error {
-            Diagnostic::error(span, message)
-        } else {
-            Diagnostic::warning(span, message)
-        }
+    pub fn source_text(&self) -> Option<&str> {
+        self.source.as_ref().map(|(_, text)| text.as_str())
+    }
+
+    /// Where item or row `index` of `path` was written (a leadership's row),
+    /// else where `path` was.
+    #[must_use]
+    pub fn span_at(&self, path: &str, index: Option<usize>) -> Option<&Span> {
+        index
+            .and_then(|i| self.spans.get(&format!("{path}[{i}]")))
+            .or_else(|| self.spans.get(path))
     }
 
     /// A diagnostic at the place `path` was written (or without position).

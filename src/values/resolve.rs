@@ -15,6 +15,7 @@ use crate::dictionary::schema::{
 use crate::dictionary::types::{self, Check, VarType};
 use crate::dictionary::value::Value;
 use crate::expr::{self, ContextBuilder};
+use crate::values::SECRET_MASK;
 use crate::values::config::{Config, Entry, EntryKind, Issue, IssueKind};
 use crate::values::raw::{RawValues, Slot};
 
@@ -220,7 +221,6 @@ impl<'s> Resolver<'s> {
                 index,
                 message,
                 span,
-                secret: false,
             });
         }
     }
@@ -674,33 +674,40 @@ impl<'s> Resolver<'s> {
                 return None;
             }
         };
-        let value =
-            if own_multi {
-                match raw {
-                    Value::List(items) => {
-                        Value::List(items.into_iter().map(|v| convert_user(var.ty, v)).collect())
-                    }
-                    Value::Null => Value::List(Vec::new()),
-                    other => {
-                        self.issue(IssueKind::InvalidValue, path, idx, format!(
-                        "the value `{}` is not a list but the variable is multi, it is ignored",
-                        self.shown(node, &other)
-                    ));
-                        return None;
-                    }
+        let value = if own_multi {
+            match raw {
+                Value::List(items) => {
+                    Value::List(items.into_iter().map(|v| convert_user(var.ty, v)).collect())
                 }
-            } else {
-                match raw {
-                    Value::List(items) => {
-                        self.issue(IssueKind::InvalidValue, path, idx, format!(
-                        "the value `[{}]` is a list but the variable is not multi, it is ignored",
-                        self.shown(node, &Value::List(items))
+                Value::Null => Value::List(Vec::new()),
+                other => {
+                    let shown = if var.is_secret() {
+                        SECRET_MASK.to_owned()
+                    } else {
+                        other.display()
+                    };
+                    self.issue(IssueKind::InvalidValue, path, idx, format!(
+                        "the value `{shown}` is not a list but the variable is multi, it is ignored"
                     ));
-                        return None;
-                    }
-                    other => convert_user(var.ty, other),
+                    return None;
                 }
-            };
+            }
+        } else {
+            match raw {
+                Value::List(items) => {
+                    let shown = if var.is_secret() {
+                        SECRET_MASK.to_owned()
+                    } else {
+                        Value::List(items).display()
+                    };
+                    self.issue(IssueKind::InvalidValue, path, idx, format!(
+                        "the value `[{shown}]` is a list but the variable is not multi, it is ignored"
+                    ));
+                    return None;
+                }
+                other => convert_user(var.ty, other),
+            }
+        };
         match self.check_value(node, ctx, idx, &value) {
             Ok(()) => Some(value),
             Err(reason) => {
@@ -744,16 +751,17 @@ impl<'s> Resolver<'s> {
             if item.is_null() {
                 continue;
             }
+            // A secret is never written into a message, even when refused.
+            let shown = if var.is_secret() {
+                SECRET_MASK.to_owned()
+            } else {
+                item.display()
+            };
             match types::check(var.ty, &var.params, item) {
                 Check::Valid => {}
                 Check::Warning(w) => {
                     let path = self.concrete(node, ctx);
-                    self.issue(
-                        IssueKind::Warning,
-                        path,
-                        idx,
-                        format!("`{}` {w}", self.shown(node, item)),
-                    );
+                    self.issue(IssueKind::Warning, path, idx, format!("`{shown}` {w}"));
                 }
                 Check::Invalid(reason) if var.warnings => {
                     let path = self.concrete(node, ctx);
@@ -761,17 +769,12 @@ impl<'s> Resolver<'s> {
                         IssueKind::Warning,
                         path,
                         idx,
-                        format!(
-                            "`{}` is an invalid {}, {reason}",
-                            self.shown(node, item),
-                            var.type_name
-                        ),
+                        format!("`{shown}` is an invalid {}, {reason}", var.type_name),
                     );
                 }
                 Check::Invalid(reason) => {
                     return Err(format!(
-                        "`{}` is an invalid {}, {reason}",
-                        self.shown(node, item),
+                        "`{shown}` is an invalid {}, {reason}",
                         var.type_name
                     ));
                 }
@@ -787,32 +790,21 @@ impl<'s> Resolver<'s> {
                         .map(|c| format!("`{}`", c.python_str()))
                         .collect();
                     return Err(format!(
-                        "`{}` is not one of the choices {}",
-                        self.shown(node, item),
+                        "`{shown}` is not one of the choices {}",
                         list.join(", ")
                     ));
                 }
             }
             if let (Some(re), Value::Str(s)) = (&var.regexp, item) {
                 if !re.regex.is_match(s).unwrap_or(false) {
-                    return Err(format!("`{s}` does not match the regexp `{}`", re.source));
+                    return Err(format!(
+                        "`{shown}` does not match the regexp `{}`",
+                        re.source
+                    ));
                 }
             }
         }
         Ok(())
-    }
-
-    /// A value as messages may show it: secrets are never printed.
-    fn shown(&self, node: NodeId, v: &Value) -> String {
-        if self
-            .schema
-            .variable(node)
-            .is_some_and(crate::dictionary::Variable::is_secret)
-        {
-            "**********".to_owned()
-        } else {
-            v.display()
-        }
     }
 
     /// The resolved choices of a variable.
@@ -1331,7 +1323,12 @@ impl<'s> Resolver<'s> {
         if var.unique {
             for (i, a) in items.iter().enumerate() {
                 if !a.is_null() && items[..i].iter().any(|b| b == a) {
-                    out.push(format!("the value `{}` is not unique", self.shown(node, a)));
+                    let shown = if var.is_secret() {
+                        SECRET_MASK.to_owned()
+                    } else {
+                        a.display()
+                    };
+                    out.push(format!("the value `{shown}` is not unique"));
                     break;
                 }
             }

@@ -47,6 +47,15 @@ pub fn version_of(bytes: &[u8]) -> String {
 
 /// Read the values file and its version.
 pub fn load_values(path: &Path) -> Result<Values, LoadFailure> {
+    // The values file holds secrets: private to root, as the commands make it.
+    match crate::secure_file::secure_values_file(path) {
+        Ok(warnings) => {
+            for warning in warnings {
+                tracing::warn!("{warning}");
+            }
+        }
+        Err(error) => tracing::warn!("{error}"),
+    }
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),

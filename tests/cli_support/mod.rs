@@ -61,6 +61,12 @@ impl Brise {
     /// The values file content.
     pub(crate) fn values(self, text: &str) -> Self {
         std::fs::write(&self.values, text).unwrap();
+        // As on a server (a values file readable by others is warned about).
+        std::fs::set_permissions(
+            &self.values,
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )
+        .unwrap();
         self
     }
 

@@ -97,6 +97,12 @@ impl Server {
     #[must_use]
     pub(crate) fn values(self, text: &str) -> Self {
         write(&self.values_path(), text);
+        // As on a server (a values file readable by others is warned about).
+        std::fs::set_permissions(
+            self.values_path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )
+        .unwrap();
         self
     }
 
