@@ -358,6 +358,7 @@ fn benches(c: &mut Criterion) {
                 form: view.clone(),
                 summary_intro: String::new(),
                 notice: None,
+                busy: None,
                 dirty: false,
             }
             .render()

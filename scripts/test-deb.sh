@@ -26,7 +26,8 @@
 #   BRISE_DEB_KEEP=1  keep the chroot afterwards (its path is printed)
 #   BRISE_DEB_QUICK=1 the CI variant (scripts/test.d/75-debian-package.sh):
 #                     both builds with DEB_BUILD_OPTIONS=noopt (cargo's dev
-#                     profile, own target directory in the cache), no lintian,
+#                     profile; target directory BRISE_DEB_QUICK_TARGET_DIR,
+#                     else its own in the cache), no lintian,
 #                     no systemd stage; every other check is the same
 set -euo pipefail
 SRC="$(cd "$(dirname "$0")/.." && pwd)"
@@ -61,7 +62,7 @@ elif [ $# -eq 0 ]; then
     # their own target directory: the release one keeps its artefacts.
     build() { # OUTDIR [VERSION]
       DEB_BUILD_OPTIONS="${DEB_BUILD_OPTIONS:+$DEB_BUILD_OPTIONS }noopt" BRISE_DEB_LINTIAN=0 \
-        BRISE_DEB_CARGO_TARGET_DIR="$CACHE/cargo-target-noopt" BRISE_DEB_VERSION="${2:-}" \
+        BRISE_DEB_CARGO_TARGET_DIR="${BRISE_DEB_QUICK_TARGET_DIR:-$CACHE/cargo-target-noopt}" BRISE_DEB_VERSION="${2:-}" \
         "$SRC/scripts/build-deb.sh" "$CACHE/out/quick-$1" | tail -n 1
     }
   else

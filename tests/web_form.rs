@@ -213,6 +213,43 @@ async fn a_save_over_a_newer_version_is_refused() {
 }
 
 #[tokio::test]
+async fn a_save_while_another_run_holds_the_lock_is_refused_at_once_and_keeps_the_draft() {
+    let app = fixture_app("");
+    let cookie = app.sign_in().await;
+    let page = app.get("/config", Some(&cookie)).await;
+    // An apply or a `brise set` is running: it holds the run lock.
+    let held = brise::lock::acquire(
+        &app.dir.path().join("state"),
+        "reconfigure",
+        brise::lock::Wait::NoWait,
+        &mut |_| {},
+    )
+    .expect("the test takes the run lock");
+    let refused = app
+        .post_form(
+            &cookie,
+            &page,
+            &[("v:general.server_name", "mine.example")],
+            "save",
+        )
+        .await;
+    refused
+        .assert_status(StatusCode::CONFLICT)
+        .assert_contains("nothing was saved")
+        .assert_contains(r#"value="mine.example""#);
+    assert_eq!(
+        app.values(),
+        "",
+        "nothing is written while the lock is held"
+    );
+    drop(held);
+    // Once the other run has finished, saving the same page works.
+    let second = app.post_form(&cookie, &refused, &[], "save").await;
+    second.assert_status(StatusCode::SEE_OTHER);
+    assert!(app.values_unquoted().contains("mine.example"));
+}
+
+#[tokio::test]
 async fn a_secret_is_never_sent_back_and_empty_keeps_it() {
     let app = fixture_app("general:\n  admin_password: s3cr3t-value\n");
     let cookie = app.sign_in().await;

@@ -88,6 +88,7 @@ struct FormState<'a> {
     issues: Vec<FormIssue>,
     notice: Option<String>,
     stale: Option<String>,
+    busy: Option<String>,
 }
 
 fn page_of(state: FormState<'_>) -> ConfigPage {
@@ -128,6 +129,7 @@ fn page_of(state: FormState<'_>) -> ConfigPage {
         summary_intro: t.errors_intro.to_owned(),
         form,
         notice: state.notice,
+        busy: state.busy,
         dirty: !state.draft.is_empty(),
     }
 }
@@ -188,6 +190,7 @@ pub(super) async fn show(
                 issues: issues_of(&config),
                 notice,
                 stale: None,
+                busy: None,
             });
             Ok(Rendered {
                 status: StatusCode::OK,
@@ -273,10 +276,26 @@ fn submit_blocking(
     let t = who.texts();
     let settings = &state.config().settings;
     // One change at a time (docs/RELIABILITY.md): a save reads and writes the
-    // values under the run lock, waiting for a running `set` or apply.
-    let _lock = (posted.action == Action::Save)
-        .then(|| save_lock(settings))
-        .transpose()?;
+    // values under the run lock. It never waits (a browser request must not
+    // hang behind an apply): while `set` or an apply runs, the save is refused
+    // with a message and the draft is kept, so saving again later loses nothing.
+    let mut busy = None;
+    let _lock = if posted.action == Action::Save {
+        match save_lock(settings) {
+            Ok(lock) => Some(lock),
+            Err(crate::lock::LockError::Busy { holder, .. }) => {
+                busy = Some(holder);
+                None
+            }
+            Err(e) => {
+                return Err(Error::Internal(
+                    anyhow::Error::new(e).context("cannot save the configuration"),
+                ));
+            }
+        }
+    } else {
+        None
+    };
     let (schema, translations) = state
         .schemas()
         .load(settings, who.lang)
@@ -335,7 +354,8 @@ fn submit_blocking(
     };
     let mut stale_message = None;
     let mut notice = None;
-    if saving_allowed(&posted, stale, blocking_issues) {
+    let mut busy_message = None;
+    if busy.is_none() && saving_allowed(&posted, stale, blocking_issues) {
         let changed: Vec<String> = draft.texts.keys().cloned().collect();
         if !changed.is_empty() && raw != disk.raw {
             write_values(&settings.values, &raw)?;
@@ -346,7 +366,18 @@ fn submit_blocking(
         });
     }
     if posted.action == Action::Save {
-        if stale {
+        if let Some(holder) = &busy {
+            status = StatusCode::CONFLICT;
+            busy_message = Some(t.save_busy.to_owned());
+            audit::refused(
+                &who.user,
+                None,
+                &format!(
+                    "save refused: another brise run holds the lock ({})",
+                    holder.as_deref().unwrap_or("unknown holder")
+                ),
+            );
+        } else if stale {
             status = StatusCode::CONFLICT;
             stale_message = Some(t.stale_message.to_owned());
             audit::refused(
@@ -374,6 +405,7 @@ fn submit_blocking(
         issues,
         notice,
         stale: stale_message,
+        busy: busy_message,
     });
     Ok(Outcome::Page(Box::new(Rendered { status, page }), draft))
 }
@@ -382,15 +414,15 @@ fn saving_allowed(posted: &Posted, stale: bool, blocking_issues: usize) -> bool 
     posted.action == Action::Save && !stale && blocking_issues == 0
 }
 
-fn save_lock(settings: &crate::app::Settings) -> Result<crate::lock::RunLock, Error> {
-    let wait = if settings.no_wait {
-        crate::lock::Wait::NoWait
-    } else {
-        crate::lock::Wait::Block
-    };
-    crate::lock::acquire(&settings.state_dir, "web form save", wait, &mut |_| {}).map_err(|e| {
-        Error::Internal(anyhow::Error::new(e).context("cannot save the configuration"))
-    })
+fn save_lock(
+    settings: &crate::app::Settings,
+) -> Result<crate::lock::RunLock, crate::lock::LockError> {
+    crate::lock::acquire(
+        &settings.state_dir,
+        "web form save",
+        crate::lock::Wait::NoWait,
+        &mut |_| {},
+    )
 }
 
 fn write_values(path: &std::path::Path, raw: &RawValues) -> Result<(), Error> {

@@ -30,6 +30,8 @@ pub struct ConfigPage {
     pub summary_intro: String,
     /// "Saved" and the like.
     pub notice: Option<String>,
+    /// The refusal of a save while another run holds the run lock.
+    pub busy: Option<String>,
     /// The page shows values that are not saved.
     pub dirty: bool,
 }
@@ -110,6 +112,7 @@ mod tests {
             },
             summary_intro: String::new(),
             notice: None,
+            busy: None,
             dirty: false,
         };
         page.render().unwrap()
