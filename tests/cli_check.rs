@@ -179,3 +179,19 @@ fn a_missing_explicit_dictionary_directory_is_an_error() {
         run.stderr()
     );
 }
+
+#[test]
+fn a_refused_secret_is_never_printed() {
+    let run = Brise::new()
+        .dictionary(
+            "00-base.yml",
+            "version: 1.1\npassword:\n  type: secret\n  params:\n    min_len: 12\n",
+        )
+        .values("password: tooshort\n")
+        .args(["check"])
+        .run()
+        .code(1);
+    let err = run.stderr();
+    assert!(err.contains("`password`: `**********` is an invalid secret, at least 12 characters are required, it is ignored"), "{err}");
+    assert!(!err.contains("tooshort"), "{err}");
+}

@@ -81,11 +81,20 @@ general.dns=192.168.1.1
 general.computed=x
 general.fixed=y
 general.proxy_mode=direct
-general.password=**********
+general.password=s3cr3t
 lead.ip=10.0.0.1
 lead.mask=255.0.0.0
 ",
         );
+    let run = Brise::new()
+        .dictionary("00-base.yml", DICT)
+        .values("general:\n  password: n3w-pa55word\n")
+        .args(["get", "--list"])
+        .run()
+        .success();
+    let out = run.stdout();
+    assert!(out.contains("general.password=**********\n"), "{out}");
+    assert!(!out.contains("n3w-pa55word"), "{out}");
 }
 
 #[test]

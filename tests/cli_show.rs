@@ -9,7 +9,7 @@ const SCHOOL_JSON: &str = r#"{
     "rougail.general.server_name": "scribe.example.net",
     "rougail.general.admin_mail": null,
     "rougail.general.proxy_mode": "direct",
-    "rougail.general.db_password": "**********",
+    "rougail.general.db_password": "changeme",
     "rougail.general.advanced_tuning": 5,
     "rougail.general.timezone": "Europe/Paris",
     "rougail.services.names": [
@@ -83,11 +83,45 @@ fn show_mode_basic_hides_standard_and_advanced_variables() {
 #[test]
 fn show_text_lists_every_value() {
     Brise::new()
-        .dictionary("00-base.yml", "version: 1.1\nname: scribe\nlist: [a, b]\nsecret:\n  type: secret\n  default: s3cr3t\n")
+        .dictionary("00-base.yml", "version: 1.1\nname: scribe\nlist: [a, b]\n")
         .args(["show"])
         .run()
         .success()
-        .stdout_is("name: 'scribe'\nlist: ['a', 'b']\nsecret: '**********'\n");
+        .stdout_is("name: 'scribe'\nlist: ['a', 'b']\n");
+}
+
+#[test]
+fn show_masks_secrets_set_by_the_administrator_or_calculated_but_not_static_defaults() {
+    let dict = "version: 1.1
+written:
+  type: secret
+  default: s3cr3t
+token:
+  type: secret
+derived:
+  type: secret
+  default:
+    variable: token
+unset:
+  type: secret
+  mandatory: false
+";
+    Brise::new()
+        .dictionary("00-base.yml", dict)
+        .values("token: t0k3n-value\n")
+        .args(["show", "--json"])
+        .run()
+        .success()
+        .stdout_is(
+            "{\n    \"written\": \"s3cr3t\",\n    \"token\": \"**********\",\n    \"derived\": \"**********\",\n    \"unset\": null\n}\n",
+        );
+    Brise::new()
+        .dictionary("00-base.yml", dict)
+        .values("token: t0k3n-value\n")
+        .args(["get", "--list"])
+        .run()
+        .success()
+        .stdout_is("written=s3cr3t\ntoken=**********\nderived=**********\nunset=\n");
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! `brise get VAR` (one value; list items one per line) and `brise get --list`
-//! (`path=value` lines, EOLE's `CreoleGet --list`; secrets masked).
+//! (`path=value` lines, EOLE's `CreoleGet --list`). A secret set by the
+//! administrator or calculated is masked in the list and only root can `get` it.
 
 use std::io::Write as _;
 
@@ -9,7 +10,7 @@ use crate::commands::loading;
 use crate::dictionary::Value;
 
 pub fn run(settings: &Settings, args: &GetArgs) -> Result<(), Failure> {
-    let (schema, _, config) = loading::configuration(settings)?;
+    let (_, _, config) = loading::configuration(settings)?;
     let mut out = std::io::stdout().lock();
     if args.list {
         for line in config.list_lines() {
@@ -23,10 +24,7 @@ pub fn run(settings: &Settings, args: &GetArgs) -> Result<(), Failure> {
         )));
     };
     let value = config.get(path).map_err(Failure::invalid)?;
-    let secret = config
-        .entry(path)
-        .and_then(|e| schema.variable(e.node))
-        .is_some_and(crate::dictionary::Variable::is_secret);
+    let secret = config.entry(path).is_some_and(|e| config.masks(e));
     if secret && !loading::is_root() {
         return Err(Failure::invalid(anyhow::anyhow!(
             "`{path}` is a secret, only root can read it"

@@ -18,12 +18,3 @@ pub mod serve;
 pub mod set;
 pub mod show;
 pub mod status;
-
-use crate::app::Failure;
-
-/// Placeholder answer of a command whose stage has not landed yet.
-pub(crate) fn not_yet(command: &str) -> Failure {
-    Failure::system(anyhow::anyhow!(
-        "`{command}` is not available in this build yet"
-    ))
-}

@@ -405,15 +405,11 @@ impl<'a> Collector<'a> {
         self.diags.push(self.files.warning(file, mark, message));
     }
 
-    /// Load one namespace: its family (when named) and every file's nodes.
-    pub(crate) fn namespace(
-        &mut self,
-        index: usize,
-        ns: &NamespaceFiles,
-        docs: &[(usize, Option<Yaml>)],
-    ) {
+    /// Start one namespace: its family (when named), the parent of the nodes
+    /// of its files (then given one by one to [`Self::file`]).
+    pub(crate) fn namespace(&mut self, index: usize, ns: &NamespaceFiles) -> Option<usize> {
         self.namespace = index;
-        let parent = ns.name.as_ref().map(|name| {
+        ns.name.as_ref().map(|name| {
             let path = crate::dictionary::normalize_identifier(name);
             let id = self.out.decls.len();
             let file = ns.files.first().copied().unwrap_or(usize::MAX);
@@ -445,17 +441,11 @@ impl<'a> Collector<'a> {
             self.out.by_path.insert(path, id);
             self.out.roots.push(id);
             id
-        });
-        for (file, doc) in docs {
-            if !ns.files.contains(file) {
-                continue;
-            }
-            let Some(doc) = doc else { continue };
-            self.file(*file, doc, parent);
-        }
+        })
     }
 
-    fn file(&mut self, file: usize, doc: &Yaml, parent: Option<usize>) {
+    /// Collect the nodes of one file of the current namespace.
+    pub(crate) fn file(&mut self, file: usize, doc: &Yaml, parent: Option<usize>) {
         let Some(entries) = doc.as_map() else {
             self.error(
                 file,

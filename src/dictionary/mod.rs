@@ -72,13 +72,13 @@ pub struct Sources {
 /// Every source file, with what diagnostics need (path, text).
 #[derive(Debug, Default)]
 pub(crate) struct Files {
-    files: Vec<(Arc<PathBuf>, String)>,
+    files: Vec<(Arc<PathBuf>, Arc<str>)>,
 }
 
 impl Files {
     fn push(&mut self, file: &SourceFile) -> usize {
         self.files
-            .push((Arc::new(file.path.clone()), file.text.clone()));
+            .push((Arc::new(file.path.clone()), Arc::from(file.text.as_str())));
         self.files.len() - 1
     }
 
@@ -114,12 +114,13 @@ impl Files {
         self.diag(file, mark, message, false)
     }
 
-    pub(crate) fn all(&self) -> Vec<(Arc<PathBuf>, String)> {
+    /// Every file's path and text (shared, not copied).
+    pub(crate) fn all(&self) -> Vec<(Arc<PathBuf>, Arc<str>)> {
         self.files.clone()
     }
 
     pub(crate) fn text(&self, file: usize) -> &str {
-        self.files.get(file).map_or("", |(_, t)| t.as_str())
+        self.files.get(file).map_or("", |(_, t)| &**t)
     }
 }
 
@@ -153,17 +154,20 @@ pub fn load(sources: &Sources) -> Result<Schema, Diagnostics> {
         });
     }
     let mut diags = Vec::new();
-    // Parse every file first (so every syntax error is reported).
-    let mut docs = Vec::new();
-    for index in 0..files.files.len() {
-        match yaml::parse(files.text(index)) {
-            Ok(doc) => docs.push((index, doc)),
-            Err(e) => diags.push(files.error(index, e.mark, e.message)),
-        }
-    }
+    // One file at a time: parse, collect its declarations, drop its YAML tree
+    // (only one tree is alive at once). A file that does not parse is
+    // reported and the others are still collected, so every syntax error
+    // is reported at once.
     let mut collector = collect::Collector::new(&files);
     for (i, ns) in namespaces.iter().enumerate() {
-        collector.namespace(i, ns, &docs);
+        let parent = collector.namespace(i, ns);
+        for &index in &ns.files {
+            match yaml::parse(files.text(index)) {
+                Ok(Some(doc)) => collector.file(index, &doc, parent),
+                Ok(None) => {}
+                Err(e) => diags.push(files.error(index, e.mark, e.message)),
+            }
+        }
     }
     let (collected, collect_diags) = collector.finish();
     diags.extend(collect_diags);

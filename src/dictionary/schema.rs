@@ -72,7 +72,7 @@ pub(crate) struct SchemaData {
     pub(crate) has_namespace: bool,
     pub(crate) engine: crate::expr::Engine,
     /// The dictionary texts, for the source line of diagnostics.
-    pub(crate) sources: Vec<(Arc<std::path::PathBuf>, String)>,
+    pub(crate) sources: Vec<(Arc<std::path::PathBuf>, Arc<str>)>,
 }
 
 impl Schema {
@@ -114,7 +114,7 @@ impl Schema {
             .sources
             .iter()
             .find(|(p, _)| p.as_path() == path)
-            .map(|(_, t)| t.as_str())
+            .map(|(_, t)| &**t)
     }
 
     #[must_use]

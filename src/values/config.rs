@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value as Json};
 
-use crate::dictionary::schema::{FamilyKind, Mode, NodeId, NodeKind, Role, Schema};
+use crate::dictionary::schema::{Default, FamilyKind, Item, Mode, NodeId, NodeKind, Role, Schema};
 use crate::dictionary::value::Value;
 use crate::render::configuration::DynamicInstance;
 use crate::values::json::write_python_json;
@@ -122,7 +122,7 @@ impl Config {
         issues: Vec<Issue>,
         raw: RawValues,
     ) -> Self {
-        let by_path = entries
+        let by_path: HashMap<String, usize> = entries
             .iter()
             .enumerate()
             .map(|(i, e)| (e.path.clone(), i))
@@ -214,6 +214,28 @@ impl Config {
             .is_some_and(crate::dictionary::Variable::is_secret)
     }
 
+    /// Whether the value of this entry must be masked: a `secret` variable
+    /// whose value was set by the administrator or calculated. A secret's
+    /// static dictionary default (or null) is printed as written, as Rougail
+    /// does: it is in the dictionaries anyway.
+    #[must_use]
+    pub fn masks(&self, e: &Entry) -> bool {
+        let Some(var) = self.schema.variable(e.node) else {
+            return false;
+        };
+        if !var.is_secret() || e.value.is_null() {
+            return false;
+        }
+        if e.user_set {
+            return true;
+        }
+        match &var.default {
+            Default::Calc(_) => true,
+            Default::Items(items) => items.iter().any(|i| matches!(i, Item::Calc(_))),
+            Default::None | Default::Value(_) => false,
+        }
+    }
+
     /// The flat view of spec part B: path → value, leaderships as row lists.
     #[must_use]
     pub fn flat(&self) -> Vec<(String, FlatValue)> {
@@ -255,7 +277,7 @@ impl Config {
                     continue;
                 }
             }
-            let value = if !show_secrets && self.is_secret(e) {
+            let value = if !show_secrets && self.masks(e) {
                 mask(&e.value)
             } else {
                 e.value.clone()
@@ -279,7 +301,7 @@ impl Config {
                             continue;
                         }
                     }
-                    let fv = if !show_secrets && self.is_secret(f) {
+                    let fv = if !show_secrets && self.masks(f) {
                         mask(&f.value)
                     } else {
                         f.value.clone()
@@ -470,7 +492,7 @@ impl Config {
             if e.kind == EntryKind::Family || !self.enabled(i) {
                 continue;
             }
-            let value = if self.is_secret(e) && !e.value.is_null() {
+            let value = if self.masks(e) {
                 "*".repeat(10)
             } else {
                 e.value.display()
