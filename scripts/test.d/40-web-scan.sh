@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PATH="$HOME/.cargo/bin:$PATH"
 command -v nikto >/dev/null || { echo "nikto is required: run scripts/setup-test-env.sh" >&2; exit 1; }
-seconds="${BRISE_SCAN_SECONDS:-300}"
+seconds="${BRISE_SCAN_SECONDS:-150}"
 cargo build --locked --quiet --bin brise
 brise="${CARGO_TARGET_DIR:-$PWD/target}/debug/brise"
 
