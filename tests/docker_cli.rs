@@ -37,8 +37,10 @@ impl Site {
             "containers:\n  names:\n    - {name}\n  container_{identifier}:\n    registry: localhost:5000\n    repository: brise-demo/busybox\n{extra}",
             name = self.name
         );
-        brise::output::atomic::write(&self.dir.path().join("values.yml"), text.as_bytes(), None)
-            .unwrap();
+        let values = self.dir.path().join("values.yml");
+        brise::output::atomic::write(&values, text.as_bytes(), None).unwrap();
+        // As brise writes it: a values file readable by others is warned about.
+        std::fs::set_permissions(&values, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
 
     fn brise(&self, args: &[&str]) -> Output {

@@ -218,7 +218,10 @@ impl Site {
         } else {
             "containers:\n  names: []\n".to_owned()
         };
-        brise::output::atomic::write(&self.dir.path().join("values.yml"), text.as_bytes(), None)
+        let values = self.dir.path().join("values.yml");
+        brise::output::atomic::write(&values, text.as_bytes(), None).unwrap();
+        // As brise writes it: a values file readable by others is warned about.
+        std::fs::set_permissions(&values, std::os::unix::fs::PermissionsExt::from_mode(0o600))
             .unwrap();
     }
 

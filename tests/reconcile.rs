@@ -27,6 +27,23 @@ fn engine() -> FakeRuntime {
 }
 
 /// The demonstration's two containers.
+/// The planner checks host ports with a real bind (`runtime::host`): the tests
+/// run in parallel and share the demo's ports, so their checks take turns
+/// (two binds of 127.0.0.1:18081 at the same instant made one test fail).
+static PORT_CHECKS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+async fn prepare(
+    runtime: &FakeRuntime,
+    desired: &[ContainerSpec],
+    options: &Options,
+    images: Images,
+    parallel: usize,
+    progress: &NoProgress,
+) -> Result<reconcile::Prepared, PrepareError> {
+    let _turn = PORT_CHECKS.lock().await;
+    reconcile::prepare(runtime, desired, options, images, parallel, progress).await
+}
+
 fn demo() -> Vec<ContainerSpec> {
     let hello = spec("hello-world", "hello-world");
     let mut web = spec("my-apache-app", "httpd:2.4");
@@ -40,7 +57,7 @@ fn names(names: &[&str]) -> BTreeSet<String> {
 }
 
 async fn plan_with(fake: &FakeRuntime, desired: &[ContainerSpec], options: &Options) -> Plan {
-    reconcile::prepare(fake, desired, options, Images::Pull, 4, &NoProgress)
+    prepare(fake, desired, options, Images::Pull, 4, &NoProgress)
         .await
         .unwrap()
         .plan
@@ -51,7 +68,7 @@ async fn run_with(
     desired: &[ContainerSpec],
     options: &Options,
 ) -> (Plan, Report) {
-    let prepared = reconcile::prepare(fake, desired, options, Images::Pull, 4, &NoProgress)
+    let prepared = prepare(fake, desired, options, Images::Pull, 4, &NoProgress)
         .await
         .unwrap();
     let report = reconcile::apply(
@@ -230,7 +247,7 @@ async fn a_persistent_container_refuses_a_recreate_and_nothing_changes() {
     desired[0]
         .environment
         .push(("A".to_owned(), "1".to_owned()));
-    let prepared = reconcile::prepare(
+    let prepared = prepare(
         &fake,
         &desired,
         &Options::default(),
@@ -362,7 +379,7 @@ async fn fresh_on_a_persistent_or_unknown_container_is_refused() {
 async fn a_foreign_container_with_a_declared_name_is_a_conflict_and_untouched() {
     let fake = engine();
     fake.add_foreign("my-apache-app");
-    let prepared = reconcile::prepare(
+    let prepared = prepare(
         &fake,
         &demo(),
         &Options::default(),
@@ -505,7 +522,7 @@ async fn a_pull_failure_names_image_and_registry_and_changes_nothing() {
     let fake = engine();
     let mut desired = demo();
     desired[0].image.repository = "brise-demo/missing".to_owned();
-    let error = reconcile::prepare(
+    let error = prepare(
         &fake,
         &desired,
         &Options::default(),
@@ -527,7 +544,7 @@ async fn a_pull_failure_names_image_and_registry_and_changes_nothing() {
 async fn an_unreachable_engine_is_reported_before_anything() {
     let fake = engine();
     fake.set_unreachable(true);
-    let error = reconcile::prepare(
+    let error = prepare(
         &fake,
         &demo(),
         &Options::default(),
@@ -546,7 +563,7 @@ async fn an_unreachable_engine_is_reported_before_anything() {
 #[tokio::test]
 async fn a_dry_run_contacts_no_registry() {
     let fake = engine();
-    reconcile::prepare(
+    prepare(
         &fake,
         &demo(),
         &Options::default(),
