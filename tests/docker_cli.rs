@@ -6,6 +6,8 @@
 
 mod docker_common;
 
+mod engine_cli;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
@@ -37,28 +39,11 @@ impl Site {
             "containers:\n  names:\n    - {name}\n  container_{identifier}:\n    registry: localhost:5000\n    repository: brise-demo/busybox\n{extra}",
             name = self.name
         );
-        let values = self.dir.path().join("values.yml");
-        brise::output::atomic::write(&values, text.as_bytes(), None).unwrap();
-        // As brise writes it: a values file readable by others is warned about.
-        std::fs::set_permissions(&values, std::fs::Permissions::from_mode(0o600)).unwrap();
+        engine_cli::write_values(self.dir.path(), &text);
     }
 
     fn brise(&self, args: &[&str]) -> Output {
-        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let dir = self.dir.path();
-        let invocation = Invocation::new(env!("CARGO_BIN_EXE_brise"))
-            .arg("--dictionaries")
-            .arg(repo.join("dictionaries"))
-            .arg("--templates")
-            .arg(repo.join("templates"))
-            .arg("--values")
-            .arg(dir.join("values.yml"))
-            .arg("--state-dir")
-            .arg(dir.join("state"))
-            .arg("--hooks-dir")
-            .arg(dir.join("hooks"))
-            .args(args);
-        command::output(&invocation).unwrap()
+        engine_cli::run(self.dir.path(), args)
     }
 
     fn reconfigure(&self, extra: &[&str]) -> Output {

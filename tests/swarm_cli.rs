@@ -9,9 +9,9 @@
 
 mod swarm_common;
 
-use std::path::Path;
+mod engine_cli;
 
-use brise::command::{self, Invocation, Output};
+use brise::command::Output;
 use swarm_common::{Swarm, docker, docker_try, unique};
 
 #[track_caller]
@@ -79,26 +79,11 @@ impl Site {
         } else {
             format!("containers:\n{head}  names: []\n")
         };
-        brise::output::atomic::write(&self.dir.path().join("values.yml"), text.as_bytes(), None)
-            .unwrap();
+        engine_cli::write_values(self.dir.path(), &text);
     }
 
     fn brise(&self, args: &[&str]) -> Output {
-        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let dir = self.dir.path();
-        let invocation = Invocation::new(env!("CARGO_BIN_EXE_brise"))
-            .arg("--dictionaries")
-            .arg(repo.join("dictionaries"))
-            .arg("--templates")
-            .arg(repo.join("templates"))
-            .arg("--values")
-            .arg(dir.join("values.yml"))
-            .arg("--state-dir")
-            .arg(dir.join("state"))
-            .arg("--hooks-dir")
-            .arg(dir.join("hooks"))
-            .args(args);
-        command::output(&invocation).unwrap()
+        engine_cli::run(self.dir.path(), args)
     }
 
     fn reconfigure(&self, extra: &[&str]) -> Output {
