@@ -78,6 +78,15 @@ impl Diagnostic {
         }
     }
 
+    /// Attach the source line the span points into, already found.
+    #[must_use]
+    pub fn with_line(mut self, line: &str) -> Self {
+        if self.span.is_some() {
+            self.source_line = Some(line.to_owned());
+        }
+        self
+    }
+
     /// Attach the line of `source` the span points into (for the caret display).
     #[must_use]
     pub fn with_source(mut self, source: &str) -> Self {

@@ -5,7 +5,8 @@
 //! attributes from children, and turns shorthand forms into attributes.
 //! Pure; every problem becomes a diagnostic and loading goes on.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
+use std::sync::Arc;
 
 use crate::diagnostic::Diagnostic;
 use crate::dictionary::Files;
@@ -26,7 +27,8 @@ pub(crate) const CALCULATION_TYPES: &[&str] = &[
 /// One attribute as written: its YAML and the file it comes from.
 #[derive(Debug, Clone)]
 pub(crate) struct Attr {
-    pub(crate) value: Yaml,
+    /// Shared: the builder reads attributes many times and clones them freely.
+    pub(crate) value: Arc<Yaml>,
     pub(crate) file: usize,
     /// Position of the key (the value's own mark is in `value`).
     pub(crate) key_mark: Mark,
@@ -45,7 +47,7 @@ pub(crate) struct Decl {
     pub(crate) name: String,
     pub(crate) path: String,
     /// Attributes (leading `_` removed), later definitions override earlier ones.
-    pub(crate) attrs: Vec<(String, Attr)>,
+    pub(crate) attrs: Vec<(AttrName, Attr)>,
     pub(crate) children: Vec<usize>,
     pub(crate) file: usize,
     pub(crate) mark: Mark,
@@ -55,7 +57,7 @@ pub(crate) struct Decl {
     /// Index of the namespace (0 = main).
     pub(crate) namespace: usize,
     pub(crate) namespace_root: bool,
-    pub(crate) version: String,
+    pub(crate) version: &'static str,
 }
 
 impl Decl {
@@ -63,7 +65,7 @@ impl Decl {
         self.attrs.iter().find(|(k, _)| k == name).map(|(_, a)| a)
     }
 
-    fn set_attr(&mut self, name: String, attr: Attr) {
+    fn set_attr(&mut self, name: AttrName, attr: Attr) {
         if let Some(slot) = self.attrs.iter_mut().find(|(k, _)| *k == name) {
             slot.1 = attr;
         } else {
@@ -90,7 +92,7 @@ pub(crate) struct Collector<'a> {
     files: &'a Files,
     out: Collected,
     pub(crate) diags: Vec<Diagnostic>,
-    version: String,
+    version: &'static str,
     namespace: usize,
 }
 
@@ -131,6 +133,25 @@ const VARIABLE_ATTRS: &[&str] = &[
     "version",
     "warnings",
 ];
+/// An attribute name: one of the known ones (not copied) or as written.
+pub(crate) type AttrName = std::borrow::Cow<'static, str>;
+
+/// The name of an attribute, shared when it is a known one.
+fn attr_name_of(key: &str) -> AttrName {
+    VARIABLE_ATTRS
+        .iter()
+        .chain(OTHER_ATTRS)
+        .find(|known| **known == key)
+        .map_or_else(
+            || AttrName::Owned(key.to_owned()),
+            |known| AttrName::Borrowed(known),
+        )
+}
+
+/// Attributes of other objects than variables (families, choices, dynamic
+/// families, symbolic links).
+const OTHER_ATTRS: &[&str] = &["choices", "regexp", "dynamic", "opt", "variable"];
+
 const FAMILY_ATTRS: &[&str] = &[
     "description",
     "disabled",
@@ -383,12 +404,16 @@ fn attr_name(key: &str) -> &str {
 }
 
 impl<'a> Collector<'a> {
-    pub(crate) fn new(files: &'a Files) -> Self {
+    /// A collector for about `expected` declarations (a capacity hint).
+    pub(crate) fn new(files: &'a Files, expected: usize) -> Self {
+        let mut out = Collected::default();
+        out.decls.reserve(expected);
+        out.by_path.reserve(expected);
         Self {
             files,
-            out: Collected::default(),
+            out,
             diags: Vec::new(),
-            version: String::new(),
+            version: "",
             namespace: 0,
         }
     }
@@ -418,13 +443,13 @@ impl<'a> Collector<'a> {
                 name: path.clone(),
                 path: path.clone(),
                 attrs: vec![(
-                    "description".to_owned(),
+                    AttrName::Borrowed("description"),
                     Attr {
-                        value: Yaml {
+                        value: Arc::new(Yaml {
                             kind: YamlKind::Str(name.clone()),
                             mark: Mark::default(),
                             style: crate::dictionary::yaml::Style::Quoted,
-                        },
+                        }),
                         file,
                         key_mark: Mark::default(),
                     },
@@ -436,7 +461,7 @@ impl<'a> Collector<'a> {
                 in_dynamic: false,
                 namespace: index,
                 namespace_root: true,
-                version: "1.1".to_owned(),
+                version: "1.1",
             });
             self.out.by_path.insert(path, id);
             self.out.roots.push(id);
@@ -445,7 +470,7 @@ impl<'a> Collector<'a> {
     }
 
     /// Collect the nodes of one file of the current namespace.
-    pub(crate) fn file(&mut self, file: usize, doc: &Yaml, parent: Option<usize>) {
+    pub(crate) fn file(&mut self, file: usize, doc: Yaml, parent: Option<usize>) {
         let Some(entries) = doc.as_map() else {
             self.error(
                 file,
@@ -470,7 +495,8 @@ impl<'a> Collector<'a> {
                     _ => None,
                 };
                 match v.as_deref() {
-                    Some("1.0" | "1.1") => version = v,
+                    Some("1.0") => version = Some("1.0"),
+                    Some("1.1") => version = Some("1.1"),
                     _ => {
                         self.error(
                             file,
@@ -494,6 +520,9 @@ impl<'a> Collector<'a> {
             return;
         };
         self.version = version;
+        let YamlKind::Map(entries) = doc.kind else {
+            return;
+        };
         for entry in entries {
             if entry.key.as_str() == Some(version_key) {
                 continue;
@@ -520,7 +549,7 @@ impl<'a> Collector<'a> {
 
     /// One `name: value` entry: a family or a variable.
     #[allow(clippy::too_many_lines)]
-    fn node(&mut self, file: usize, entry: &Entry, parent: Option<usize>) {
+    fn node(&mut self, file: usize, entry: Entry, parent: Option<usize>) {
         let key_mark = entry.key.mark;
         let Some(raw_name) = entry.key.as_str() else {
             self.error(
@@ -706,10 +735,22 @@ impl<'a> Collector<'a> {
         }
 
         // 2. Attributes (and children for families).
-        let mut attrs: Vec<(String, Attr)> = Vec::new();
-        let mut children: Vec<&Entry> = Vec::new();
+        let mut attrs: Vec<(AttrName, Attr)> = Vec::new();
+        let mut children: Vec<Entry> = Vec::new();
+        let Entry { value, comment, .. } = entry;
+        // The entries are moved into attributes and children (no copy).
+        let (value, entries) = match value.kind {
+            YamlKind::Map(entries) => (
+                Yaml {
+                    kind: YamlKind::Map(Vec::new()),
+                    ..value
+                },
+                Some(entries),
+            ),
+            _ => (value, None),
+        };
         match kind {
-            DeclKind::Variable => match mapping {
+            DeclKind::Variable => match entries {
                 Some(entries) => {
                     for e in entries {
                         let Some(k) = e.key.as_str() else {
@@ -730,9 +771,9 @@ impl<'a> Collector<'a> {
                             continue;
                         }
                         attrs.push((
-                            k.to_owned(),
+                            attr_name_of(k),
                             Attr {
-                                value: e.value.clone(),
+                                value: Arc::new(e.value),
                                 file,
                                 key_mark: e.key.mark,
                             },
@@ -741,23 +782,23 @@ impl<'a> Collector<'a> {
                 }
                 None => {
                     attrs.push((
-                        "default".to_owned(),
+                        AttrName::Borrowed("default"),
                         Attr {
-                            value: value.clone(),
+                            value: Arc::new(value),
                             file,
                             key_mark,
                         },
                     ));
                     if self.version != "1.0" {
-                        if let Some(c) = &entry.comment {
+                        if let Some(c) = comment {
                             attrs.push((
-                                "description".to_owned(),
+                                AttrName::Borrowed("description"),
                                 Attr {
-                                    value: Yaml {
-                                        kind: YamlKind::Str(c.clone()),
+                                    value: Arc::new(Yaml {
+                                        kind: YamlKind::Str(c),
                                         mark: key_mark,
                                         style: crate::dictionary::yaml::Style::Quoted,
-                                    },
+                                    }),
                                     file,
                                     key_mark,
                                 },
@@ -767,12 +808,12 @@ impl<'a> Collector<'a> {
                 }
             },
             DeclKind::Family => {
-                let entries = mapping.unwrap_or(&[]);
+                let entries = entries.unwrap_or_default();
+                let has_dynamic_key = entries
+                    .iter()
+                    .any(|e| matches!(e.key.as_str(), Some("dynamic" | "_dynamic")));
                 let mut consumed_variable = false;
-                if user_type.as_deref() == Some("dynamic")
-                    && value.get("dynamic").is_none()
-                    && value.get("_dynamic").is_none()
-                {
+                if user_type.as_deref() == Some("dynamic") && !has_dynamic_key {
                     if let Some(v) = entries.iter().find(|e| e.key.as_str() == Some("variable")) {
                         consumed_variable = true;
                         self.warning(
@@ -781,9 +822,9 @@ impl<'a> Collector<'a> {
                             format!("`variable` attribute in dynamic family `{path}` is deprecated, use `dynamic: {{variable: …}}`"),
                         );
                         attrs.push((
-                            "dynamic".to_owned(),
+                            AttrName::Borrowed("dynamic"),
                             Attr {
-                                value: legacy_dynamic_variable(&v.value),
+                                value: Arc::new(legacy_dynamic_variable(&v.value)),
                                 file,
                                 key_mark: v.key.mark,
                             },
@@ -818,10 +859,11 @@ impl<'a> Collector<'a> {
                         continue;
                     }
                     if let Some(a) = k.strip_prefix('_') {
+                        let a = attr_name_of(a);
                         attrs.push((
-                            a.to_owned(),
+                            a,
                             Attr {
-                                value: e.value.clone(),
+                                value: Arc::new(e.value),
                                 file,
                                 key_mark: e.key.mark,
                             },
@@ -832,10 +874,11 @@ impl<'a> Collector<'a> {
                     {
                         children.push(e);
                     } else {
+                        let k = attr_name_of(k);
                         attrs.push((
-                            k.to_owned(),
+                            k,
                             Attr {
-                                value: e.value.clone(),
+                                value: Arc::new(e.value),
                                 file,
                                 key_mark: e.key.mark,
                             },
@@ -843,15 +886,15 @@ impl<'a> Collector<'a> {
                     }
                 }
                 if self.version != "1.0" && attrs.is_empty() {
-                    if let Some(c) = &entry.comment {
+                    if let Some(c) = comment {
                         attrs.push((
-                            "description".to_owned(),
+                            AttrName::Borrowed("description"),
                             Attr {
-                                value: Yaml {
-                                    kind: YamlKind::Str(c.clone()),
+                                value: Arc::new(Yaml {
+                                    kind: YamlKind::Str(c),
                                     mark: key_mark,
                                     style: crate::dictionary::yaml::Style::Quoted,
-                                },
+                                }),
                                 file,
                                 key_mark,
                             },
@@ -861,7 +904,7 @@ impl<'a> Collector<'a> {
             }
         }
         // `redefine` and `exists` are instructions, not attributes.
-        let take_flag = |attrs: &mut Vec<(String, Attr)>, name: &str| -> Option<Option<bool>> {
+        let take_flag = |attrs: &mut Vec<(AttrName, Attr)>, name: &str| -> Option<Option<bool>> {
             let pos = attrs.iter().position(|(k, _)| k == name)?;
             let (_, a) = attrs.remove(pos);
             Some(match a.value.kind {
@@ -910,7 +953,7 @@ impl<'a> Collector<'a> {
                     in_dynamic,
                     namespace: self.namespace,
                     namespace_root: false,
-                    version: self.version.clone(),
+                    version: self.version,
                 });
                 self.out.by_path.insert(path, id);
                 match parent {

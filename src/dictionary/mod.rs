@@ -17,13 +17,14 @@
 
 mod build;
 mod collect;
+mod parse_ahead;
 pub mod schema;
 pub mod types;
 pub mod value;
 pub(crate) mod yaml;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
@@ -73,13 +74,33 @@ pub struct Sources {
 #[derive(Debug, Default)]
 pub(crate) struct Files {
     files: Vec<(Arc<PathBuf>, Arc<str>)>,
+    /// Where each line starts, per file, built on the first diagnostic in
+    /// it: a dictionary with hundreds of warnings (deprecated forms) would
+    /// otherwise scan its text from the top once per warning.
+    line_starts: Vec<OnceLock<Vec<usize>>>,
 }
 
 impl Files {
     fn push(&mut self, file: &SourceFile) -> usize {
         self.files
             .push((Arc::new(file.path.clone()), Arc::from(file.text.as_str())));
+        self.line_starts.push(OnceLock::new());
         self.files.len() - 1
+    }
+
+    /// Line `line` (1-based) of a file, without its end of line.
+    fn line(&self, file: usize, line: usize) -> Option<&str> {
+        let text = self.text(file);
+        let starts = self.line_starts.get(file)?.get_or_init(|| {
+            std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+                .filter(|&start| start < text.len())
+                .collect()
+        });
+        let start = *starts.get(line.checked_sub(1)?)?;
+        let rest = text.get(start..)?;
+        let raw = rest.split('\n').next().unwrap_or(rest);
+        Some(raw.strip_suffix('\r').unwrap_or(raw))
     }
 
     pub(crate) fn span(&self, file: usize, mark: Mark) -> Option<Span> {
@@ -95,8 +116,8 @@ impl Files {
         } else {
             Diagnostic::warning(span, message)
         };
-        match self.files.get(file) {
-            Some((_, text)) => d.with_source(text),
+        match self.line(file, mark.line.max(1)) {
+            Some(line) => d.with_line(line),
             None => d,
         }
     }
@@ -154,21 +175,31 @@ pub fn load(sources: &Sources) -> Result<Schema, Diagnostics> {
         });
     }
     let mut diags = Vec::new();
-    // One file at a time: parse, collect its declarations, drop its YAML tree
-    // (only one tree is alive at once). A file that does not parse is
-    // reported and the others are still collected, so every syntax error
-    // is reported at once.
-    let mut collector = collect::Collector::new(&files);
-    for (i, ns) in namespaces.iter().enumerate() {
-        let parent = collector.namespace(i, ns);
-        for &index in &ns.files {
-            match yaml::parse(files.text(index)) {
-                Ok(Some(doc)) => collector.file(index, &doc, parent),
-                Ok(None) => {}
-                Err(e) => diags.push(files.error(index, e.mark, e.message)),
+    // Files are parsed a few ahead on worker threads and collected in load
+    // order, each YAML tree dropped once collected (only a few are alive at
+    // once). A file that does not parse is reported and the others are still
+    // collected, so every syntax error is reported at once.
+    let texts: Vec<&str> = namespaces
+        .iter()
+        .flat_map(|ns| ns.files.iter().map(|&index| files.text(index)))
+        .collect();
+    let window = parse_ahead::Window::new();
+    // A declaration takes a few lines: about one per 64 bytes of YAML.
+    let expected = texts.iter().map(|t| t.len()).sum::<usize>() / 64;
+    let mut collector = collect::Collector::new(&files, expected);
+    std::thread::scope(|scope| {
+        let mut parsed = parse_ahead::ParseAhead::start(scope, &texts, &window);
+        for (i, ns) in namespaces.iter().enumerate() {
+            let parent = collector.namespace(i, ns);
+            for &index in &ns.files {
+                match parsed.next() {
+                    Some(Ok(Some(doc))) => collector.file(index, doc, parent),
+                    Some(Ok(None)) | None => {}
+                    Some(Err(e)) => diags.push(files.error(index, e.mark, e.message)),
+                }
             }
         }
-    }
+    });
     let (collected, collect_diags) = collector.finish();
     diags.extend(collect_diags);
     let has_errors = diags.iter().any(Diagnostic::is_error);
@@ -320,5 +351,30 @@ mod tests {
         assert_eq!(normalize_identifier("val 2"), "val_2");
         assert_eq!(normalize_identifier("a-b.c"), "a_b_c");
         assert_eq!(normalize_identifier("Éléphant"), "elephant");
+    }
+
+    #[test]
+    fn source_lines_of_diagnostics_are_the_lines_of_the_text() {
+        let texts = [
+            "",
+            "a",
+            "a\n",
+            "a\n\nb",
+            "first\r\nsecond\r\n",
+            "x:\n  y: 1\n\n  z: é\n",
+            "\n\n",
+        ];
+        for text in texts {
+            let mut files = Files::default();
+            let id = files.push(&SourceFile::new("f.yml", text));
+            for line in 1..=6 {
+                assert_eq!(
+                    files.line(id, line),
+                    text.lines().nth(line - 1),
+                    "line {line} of {text:?}"
+                );
+            }
+            assert_eq!(files.line(id, 0), None);
+        }
     }
 }
