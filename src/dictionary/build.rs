@@ -5,7 +5,7 @@
 //! calculations, and compiles every jinja expression once. Pure; collects every
 //! problem as a diagnostic.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::sync::Arc;
 
 use crate::diagnostic::{Diagnostic, Span};
@@ -70,6 +70,16 @@ struct Draft {
     in_progress: bool,
 }
 
+/// The parts of a declaration [`Builder::assemble`] keeps.
+struct AssembledDecl {
+    name: String,
+    path: String,
+    file: usize,
+    mark: Mark,
+    namespace_root: bool,
+    leadership_type: bool,
+}
+
 struct Builder<'a> {
     files: &'a Files,
     decls: Vec<Decl>,
@@ -118,6 +128,15 @@ pub(crate) fn build(
             b.roots.push(id);
         }
     }
+    // The paths of the numbered nodes: the collector's index, kept (not rebuilt).
+    let mut by_path = HashMap::with_capacity(b.infos.len());
+    by_path.extend(
+        collected
+            .by_path
+            .into_iter()
+            .filter_map(|(path, decl)| b.node_of[decl].map(|id| (path, id))),
+    );
+    b.by_path = by_path;
     b.check_sequences();
     b.make_drafts();
     for i in 0..b.infos.len() {
@@ -154,8 +173,8 @@ pub(crate) fn build(
     let _ = prior_errors;
     let schema = Schema(Arc::new(SchemaData {
         nodes,
-        roots: b.roots.clone(),
-        by_path: b.by_path.clone(),
+        roots: std::mem::take(&mut b.roots),
+        by_path: std::mem::take(&mut b.by_path),
         exprs: b.exprs,
         order,
         warnings: Vec::new(),
@@ -163,7 +182,22 @@ pub(crate) fn build(
         engine,
         sources: files.all(),
     }));
+    if b.decls.len() >= FREE_IN_BACKGROUND {
+        free_in_background((b.decls, b.infos, b.drafts, b.dyn_children));
+    }
     Ok((schema, b.diags))
+}
+
+/// Declarations from which freeing is left to another thread.
+const FREE_IN_BACKGROUND: usize = 2_000;
+
+/// The declarations and work lists of a large dictionary are hundreds of
+/// thousands of small values: freeing them is left to a short-lived thread
+/// so the caller goes on at once (done here if no thread can start).
+fn free_in_background<T: Send + 'static>(leftovers: T) {
+    let _ = std::thread::Builder::new()
+        .name("brise-free".to_owned())
+        .spawn(move || drop(leftovers));
 }
 
 fn node_id(i: usize) -> NodeId {
@@ -302,7 +336,6 @@ impl Builder<'_> {
             role: Role::Plain,
         });
         self.node_of[decl] = Some(id);
-        self.by_path.insert(d.path.clone(), id);
         if dynamic {
             let parent_path = parent.map_or(String::new(), |p| self.path(p).to_owned());
             let name = self.decls[decl].name.clone();
@@ -558,7 +591,7 @@ impl Builder<'_> {
         }
         self.drafts[i].in_progress = true;
         let default = self.default_attr(id);
-        let version = self.decl(id).version.clone();
+        let version = self.decl(id).version;
         // type: explicit, else from the static default, else from a variable calculation
         let mut ty = self.drafts[i].type_name.clone();
         if ty.is_none() && version != "1.0" {
@@ -566,7 +599,7 @@ impl Builder<'_> {
                 let first = match &d.value.kind {
                     YamlKind::Seq(items) => items.first(),
                     YamlKind::Map(_) => None,
-                    _ => Some(&d.value),
+                    _ => Some(&*d.value),
                 };
                 ty = first.and_then(|v| match v.kind {
                     YamlKind::Str(_) => Some("string".to_owned()),
@@ -766,7 +799,16 @@ impl Builder<'_> {
 
     fn assemble(&mut self, id: NodeId) -> Node {
         let info = self.infos[id.index()].clone();
-        let decl = self.decl(id).clone();
+        let d = self.decl(id);
+        // What is needed of the declaration (not its attributes: no deep copy).
+        let decl = AssembledDecl {
+            name: d.name.clone(),
+            path: d.path.clone(),
+            file: d.file,
+            mark: d.mark,
+            namespace_root: d.namespace_root,
+            leadership_type: d.user_type.as_deref() == Some("leadership"),
+        };
         let span = self.span_of(decl.file, decl.mark);
         let description = self.str_attr(id, "description");
         let help = self.str_attr(id, "help");
@@ -793,7 +835,7 @@ impl Builder<'_> {
                     if decl.namespace_root {
                         FamilyKind::Namespace
                     } else if info.leadership {
-                        if decl.user_type.as_deref() == Some("leadership") {
+                        if decl.leadership_type {
                             self.warn_at(decl.file, decl.mark, format!(
                         "`type: leadership` of `{}` is deprecated, use `type: sequence`",
                         decl.path
@@ -899,7 +941,7 @@ impl Builder<'_> {
                 for item in items {
                     if is_calc(item) {
                         if let Some(c) = self.calc(id, "dynamic", item, a.file, true) {
-                            out.push(Item::Calc(c));
+                            out.push(Item::Calc(Box::new(c)));
                         }
                     } else if let YamlKind::Str(s) = &item.kind {
                         out.push(Item::Value(Value::Str(s.clone())));
@@ -1105,7 +1147,7 @@ impl Builder<'_> {
                 YamlKind::Null => {}
                 YamlKind::Map(_) if is_calc(&a.value) => {
                     if let Some(c) = self.calc(id, "default", &a.value, a.file, false) {
-                        default = Default::Calc(c);
+                        default = Default::Calc(Box::new(c));
                     }
                 }
                 YamlKind::Map(_) => {
@@ -1126,7 +1168,7 @@ impl Builder<'_> {
                         for item in items {
                             if is_calc(item) {
                                 if let Some(c) = self.calc(id, "default", item, a.file, true) {
-                                    list.push(Item::Calc(c));
+                                    list.push(Item::Calc(Box::new(c)));
                                 }
                             } else if let Some(v) = yaml_value(item) {
                                 list.push(Item::Value(Self::port_value(ty, v)));
@@ -1351,7 +1393,7 @@ impl Builder<'_> {
                 for item in items {
                     if is_calc(item) {
                         if let Some(c) = self.calc(id, "choices", item, a.file, true) {
-                            out.push(Item::Calc(c));
+                            out.push(Item::Calc(Box::new(c)));
                         }
                     } else if let Some(v) = yaml_value(item) {
                         out.push(Item::Value(v));
@@ -1361,7 +1403,7 @@ impl Builder<'_> {
             }
             YamlKind::Map(_) if is_calc(&a.value) => self
                 .calc(id, "choices", &a.value, a.file, false)
-                .map(Choices::Calc),
+                .map(|c| Choices::Calc(Box::new(c))),
             YamlKind::Null => None,
             _ => {
                 self.error_attr(
@@ -1811,7 +1853,7 @@ impl Builder<'_> {
 
     fn attr_for_namespace_check(file: usize, v: &Yaml) -> Option<Attr> {
         Some(Attr {
-            value: v.clone(),
+            value: Arc::new(v.clone()),
             file,
             key_mark: v.mark,
         })
@@ -1851,7 +1893,7 @@ impl Builder<'_> {
             return Err(());
         };
         let attr = Attr {
-            value: v.clone(),
+            value: Arc::new(v.clone()),
             file,
             key_mark: v.mark,
         };
@@ -2077,7 +2119,7 @@ impl Builder<'_> {
                     let target = match self.resolve(written, id) {
                         Some((node, selectors, _)) => {
                             let a = Attr {
-                                value: value.clone(),
+                                value: Arc::new(value.clone()),
                                 file,
                                 key_mark: e.key.mark,
                             };

@@ -4,7 +4,7 @@
 //! [`super::load`]; read by `values::resolve`, `doc` and the web form.
 //! Cheap to clone (shared behind an `Arc`).
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::Arc;
 
 use crate::diagnostic::{Diagnostic, Span};
@@ -230,7 +230,8 @@ pub enum Dynamic {
 #[derive(Debug, Clone)]
 pub enum Item {
     Value(Value),
-    Calc(Calc),
+    // Boxed: a calculation is large and most items are plain values.
+    Calc(Box<Calc>),
 }
 
 /// The role of a variable inside a leadership.
@@ -288,14 +289,15 @@ pub struct Regexp {
 #[derive(Debug, Clone)]
 pub enum Choices {
     List(Vec<Item>),
-    Calc(Calc),
+    Calc(Box<Calc>),
 }
 
 #[derive(Debug, Clone)]
 pub enum Default {
     None,
     Value(Value),
-    Calc(Calc),
+    // Boxed: every variable carries a `Default`, few are calculated.
+    Calc(Box<Calc>),
     /// A multi whose list holds calculations.
     Items(Vec<Item>),
 }
