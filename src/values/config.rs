@@ -5,7 +5,7 @@
 //! [`Config::dynamic_instances`], [`Config::get`] and per-entry metadata.
 //! Pure data; built only by `values::resolve`.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use serde_json::{Map, Value as Json};
 
@@ -105,12 +105,62 @@ pub enum Unreadable {
     Family(String),
 }
 
+/// Entries by concrete path, without a second copy of every path: the
+/// table holds entry indexes, hashed and compared through the entries.
+#[derive(Clone, Default)]
+pub(crate) struct PathIndex {
+    table: hashbrown::HashTable<usize>,
+    hasher: foldhash::fast::RandomState,
+}
+
+impl std::fmt::Debug for PathIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PathIndex")
+            .field("len", &self.table.len())
+            .finish()
+    }
+}
+
+impl PathIndex {
+    /// Index every entry; a path given twice points to its last entry. Also
+    /// returns the entries whose path an earlier entry already had.
+    pub(crate) fn build(entries: &[Entry]) -> (Self, Vec<usize>) {
+        use std::hash::BuildHasher as _;
+        let hasher = foldhash::fast::RandomState::default();
+        let mut table = hashbrown::HashTable::with_capacity(entries.len());
+        let mut repeated = Vec::new();
+        for (i, entry) in entries.iter().enumerate() {
+            let hash = hasher.hash_one(entry.path.as_str());
+            match table.entry(
+                hash,
+                |&j: &usize| entries[j].path == entry.path,
+                |&j: &usize| hasher.hash_one(entries[j].path.as_str()),
+            ) {
+                hashbrown::hash_table::Entry::Occupied(mut slot) => {
+                    *slot.get_mut() = i;
+                    repeated.push(i);
+                }
+                hashbrown::hash_table::Entry::Vacant(slot) => {
+                    slot.insert(i);
+                }
+            }
+        }
+        (Self { table, hasher }, repeated)
+    }
+
+    fn get(&self, entries: &[Entry], path: &str) -> Option<usize> {
+        use std::hash::BuildHasher as _;
+        let hash = self.hasher.hash_one(path);
+        self.table.find(hash, |&j| entries[j].path == path).copied()
+    }
+}
+
 /// The resolved configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
     schema: Schema,
     entries: Vec<Entry>,
-    by_path: HashMap<String, usize>,
+    by_path: PathIndex,
     issues: Vec<Issue>,
     raw: RawValues,
 }
@@ -118,15 +168,10 @@ pub struct Config {
 impl Config {
     pub(crate) fn new(
         schema: Schema,
-        entries: Vec<Entry>,
+        (entries, by_path): (Vec<Entry>, PathIndex),
         issues: Vec<Issue>,
         raw: RawValues,
     ) -> Self {
-        let by_path: HashMap<String, usize> = entries
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (e.path.clone(), i))
-            .collect();
         Self {
             schema,
             entries,
@@ -156,7 +201,9 @@ impl Config {
 
     #[must_use]
     pub fn entry(&self, path: &str) -> Option<&Entry> {
-        self.by_path.get(path).map(|i| &self.entries[*i])
+        self.by_path
+            .get(&self.entries, path)
+            .map(|i| &self.entries[i])
     }
 
     /// Errors: refused values, mandatory variables without value, failed calculations.
@@ -195,7 +242,7 @@ impl Config {
 
     /// The value of a variable, or why it cannot be read.
     pub fn get(&self, path: &str) -> Result<&Value, Unreadable> {
-        let Some(&i) = self.by_path.get(path) else {
+        let Some(i) = self.by_path.get(&self.entries, path) else {
             return Err(Unreadable::Unknown(path.to_owned()));
         };
         let e = &self.entries[i];

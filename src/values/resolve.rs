@@ -3,7 +3,7 @@
 //! index), calculations evaluated lazily with memoisation and cycle detection.
 //! Never fails: every problem becomes an [`Issue`] of the [`Config`]. Pure.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::rc::Rc;
 
 use crate::diagnostic::Span;
@@ -16,7 +16,7 @@ use crate::dictionary::types::{self, Check, VarType};
 use crate::dictionary::value::Value;
 use crate::expr::{self, ContextBuilder};
 use crate::values::SECRET_MASK;
-use crate::values::config::{Config, Entry, EntryKind, Issue, IssueKind};
+use crate::values::config::{Config, Entry, EntryKind, Issue, IssueKind, PathIndex};
 use crate::values::raw::{RawValues, Slot};
 
 const NO_INDEX: u32 = u32::MAX;
@@ -63,7 +63,7 @@ type IdentMemo = Memo<Result<Rc<Vec<String>>, Denied>>;
 
 pub(crate) struct Resolver<'s> {
     pub(crate) schema: &'s Schema,
-    raw: HashMap<String, Slot>,
+    raw: std::collections::HashMap<String, Slot>,
     raw_values: &'s RawValues,
     ctxs: Vec<Rc<Vec<String>>>,
     ctx_ids: HashMap<Rc<Vec<String>>, u32>,
@@ -73,9 +73,9 @@ pub(crate) struct Resolver<'s> {
     user_set: HashMap<Key, bool>,
     dyn_anc: Vec<Rc<Vec<NodeId>>>,
     pub(crate) issues: Vec<Issue>,
-    reported: std::collections::HashSet<(String, Option<usize>, String)>,
+    reported: HashSet<(String, Option<usize>, String)>,
     depth: usize,
-    used_raw: std::collections::HashSet<String>,
+    used_raw: HashSet<String>,
 }
 
 fn idx_key(idx: Option<usize>) -> u32 {
@@ -121,8 +121,15 @@ pub(crate) fn convert_user(ty: VarType, v: Value) -> Value {
 impl<'s> Resolver<'s> {
     pub(crate) fn new(schema: &'s Schema, raw: &'s RawValues) -> Self {
         let mut dyn_anc = Vec::with_capacity(schema.data().nodes.len());
+        let none: Rc<Vec<NodeId>> = Rc::new(Vec::new());
         for (id, _) in schema.nodes() {
-            dyn_anc.push(Rc::new(schema.dynamic_ancestors(id)));
+            let ancestors = schema.dynamic_ancestors(id);
+            // Most nodes have no dynamic family above: one shared empty list.
+            dyn_anc.push(if ancestors.is_empty() {
+                none.clone()
+            } else {
+                Rc::new(ancestors)
+            });
         }
         let root: Rc<Vec<String>> = Rc::new(Vec::new());
         let mut ctx_ids = HashMap::new();
@@ -133,15 +140,17 @@ impl<'s> Resolver<'s> {
             raw_values: raw,
             ctxs: vec![root],
             ctx_ids,
-            values: HashMap::new(),
-            props: HashMap::new(),
+            // Sized for one instance of every node (most dictionaries have no
+            // dynamic family): no rehash while resolving.
+            values: HashMap::with_capacity(schema.data().nodes.len()),
+            props: HashMap::with_capacity(2 * schema.data().nodes.len()),
             idents: HashMap::new(),
             user_set: HashMap::new(),
             dyn_anc,
             issues: Vec::new(),
-            reported: std::collections::HashSet::new(),
+            reported: HashSet::new(),
             depth: 0,
-            used_raw: std::collections::HashSet::new(),
+            used_raw: HashSet::new(),
         }
     }
 
@@ -173,10 +182,14 @@ impl<'s> Resolver<'s> {
 
     /// The concrete path of a node in a context (dynamic names substituted).
     pub(crate) fn concrete(&self, node: NodeId, ctx: u32) -> String {
+        let anc = &self.dyn_anc[node.index()];
+        if anc.is_empty() {
+            // No dynamic family above: the schema path is the concrete one.
+            return self.schema.node(node).path.clone();
+        }
         let c = &self.ctxs[ctx as usize];
         let mut segments = Vec::new();
         let mut cur = Some(node);
-        let anc = &self.dyn_anc[node.index()];
         let mut k = anc.len();
         while let Some(n) = cur {
             let nd = self.schema.node(n);
@@ -1366,20 +1379,17 @@ impl<'s> Resolver<'s> {
                 }
             }
         }
-        let mut entries = Vec::new();
+        let mut entries = Vec::with_capacity(self.schema.data().nodes.len());
         let roots = self.schema.roots().to_vec();
         for root in roots {
             self.walk(root, 0, None, &mut entries);
         }
         // two instances with one name (a dynamic instance named like a sibling)
-        let mut seen: HashMap<&str, usize> = HashMap::new();
-        let mut conflicts = Vec::new();
-        for (i, e) in entries.iter().enumerate() {
-            if let Some(first) = seen.insert(e.path.as_str(), i) {
-                let _ = first;
-                conflicts.push((e.path.clone(), e.node));
-            }
-        }
+        let (by_path, repeated) = PathIndex::build(&entries);
+        let conflicts: Vec<(String, NodeId)> = repeated
+            .into_iter()
+            .map(|i| (entries[i].path.clone(), entries[i].node))
+            .collect();
         for (path, node) in conflicts {
             let span = Some(self.schema.node(node).span.clone());
             self.issue_at(
@@ -1401,7 +1411,7 @@ impl<'s> Resolver<'s> {
         }
         Config::new(
             self.schema.clone(),
-            entries,
+            (entries, by_path),
             std::mem::take(&mut self.issues),
             self.raw_values.clone(),
         )
