@@ -36,5 +36,6 @@ pub fn run(settings: &Settings, _args: &CheckArgs) -> Result<(), Failure> {
         .count();
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "ok: {variables} variable(s), {warnings} warning(s)");
+    loading::release_at_exit((schema, raw, config));
     Ok(())
 }

@@ -65,6 +65,14 @@ pub(crate) fn raw_values(settings: &Settings) -> Result<RawValues, Failure> {
     }
 }
 
+/// Give up freeing what a one-shot command loaded: the process exits right
+/// after, and the system reclaims its memory at once, while freeing the
+/// hundreds of thousands of values of a large dictionary one by one is a
+/// visible part of the run. Only for commands that end the process.
+pub(crate) fn release_at_exit<T>(loaded: T) {
+    std::mem::forget(loaded);
+}
+
 /// Dictionaries, values and the resolved configuration.
 pub(crate) fn configuration(settings: &Settings) -> Result<(Schema, RawValues, Config), Failure> {
     let schema = schema(settings)?;

@@ -72,5 +72,6 @@ pub fn run(settings: &Settings, args: &ShowArgs) -> Result<(), Failure> {
             "brise: the configuration has {errors} error(s), run `brise check`"
         );
     }
+    loading::release_at_exit((schema, raw, config));
     Ok(())
 }
