@@ -195,3 +195,26 @@ fn a_refused_secret_is_never_printed() {
     assert!(err.contains("`password`: `**********` is an invalid secret, at least 12 characters are required, it is ignored"), "{err}");
     assert!(!err.contains("tooshort"), "{err}");
 }
+
+#[test]
+fn an_expression_tera_refuses_is_reported_wherever_it_is_written() {
+    // The two faulty expressions have one text: they share one compiled
+    // template, and both places are still reported.
+    Brise::new()
+        .fixture("invalid/tera_syntax")
+        .args(["check"])
+        .run()
+        .code(1)
+        .stderr_is(
+            "tests/fixtures/dictionaries/invalid/tera_syntax/00-base.yml:7:12: error: invalid jinja expression (after translation to tera): Found `%}` but expected one of: integer, float, string, bool, ident, `-`, `not`, `<`, `{`, `[` or `(`
+  |
+7 |     jinja: '{% if %}{{ _.name }}{% endif %}'
+  |            ^
+tests/fixtures/dictionaries/invalid/tera_syntax/00-base.yml:13:12: error: invalid jinja expression (after translation to tera): Found `%}` but expected one of: integer, float, string, bool, ident, `-`, `not`, `<`, `{`, `[` or `(`
+   |
+13 |     jinja: '{% if %}{{ _.name }}{% endif %}'
+   |            ^
+brise: 2 error(s) in the dictionaries, nothing was changed
+",
+        );
+}

@@ -6,6 +6,7 @@
 //! problem as a diagnostic.
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::diagnostic::{Diagnostic, Span};
@@ -19,7 +20,7 @@ use crate::dictionary::schema::{
 use crate::dictionary::types::{self, Check, Params, VarType};
 use crate::dictionary::value::Value;
 use crate::dictionary::yaml::{Mark, Yaml, YamlKind};
-use crate::expr::{self, Engine, Expr};
+use crate::expr::{self, Engine, Expr, TranslateError, Translated};
 
 impl Schema {
     pub(crate) fn with_warnings(self, warnings: Vec<Diagnostic>) -> Self {
@@ -94,7 +95,12 @@ struct Builder<'a> {
     namespaces: Vec<Option<String>>,
     templates: Vec<(String, String)>,
     exprs: Vec<Expr>,
-    expr_sites: Vec<(usize, Mark)>,
+    /// Where each expression is written, and its template.
+    expr_sites: Vec<(usize, Mark, usize)>,
+    /// Template text → index in `templates`.
+    template_index: HashMap<String, usize>,
+    /// Jinja text → its translation (or why it has none).
+    translations: HashMap<String, Result<Rc<Translated>, TranslateError>>,
     roots: Vec<NodeId>,
 }
 
@@ -118,6 +124,8 @@ pub(crate) fn build(
         templates: Vec::new(),
         exprs: Vec::new(),
         expr_sites: Vec::new(),
+        template_index: HashMap::new(),
+        translations: HashMap::new(),
         roots: Vec::new(),
     };
     for root in &collected.roots {
@@ -154,13 +162,19 @@ pub(crate) fn build(
         match Engine::build(&b.templates) {
             Ok(engine) => engine,
             Err(errors) => {
+                // Every expression of a faulty template, where it is written.
                 for (index, message) in errors {
-                    let (file, mark) = b.expr_sites[index];
-                    b.diags.push(files.error(
-                        file,
-                        mark,
-                        format!("invalid jinja expression (after translation to tera): {message}"),
-                    ));
+                    for &(file, mark, template) in &b.expr_sites {
+                        if template == index {
+                            b.diags.push(files.error(
+                                file,
+                                mark,
+                                format!(
+                                    "invalid jinja expression (after translation to tera): {message}"
+                                ),
+                            ));
+                        }
+                    }
                 }
                 Engine::empty()
             }
@@ -1601,7 +1615,7 @@ impl Builder<'_> {
                     description = Some("value is invalid".to_owned());
                 }
                 let jinja_mark = v.get("jinja").map_or(v.mark, |j| j.mark);
-                let translated = match expr::translate(source) {
+                let translated = match self.translate(source) {
                     Ok(t) => t,
                     Err(e) => {
                         let mark = offset_mark(self.files.text(file), jinja_mark, source, e.offset);
@@ -1614,9 +1628,7 @@ impl Builder<'_> {
                     }
                 };
                 let expr_id = ExprId(u32::try_from(self.exprs.len()).unwrap_or(u32::MAX));
-                let name = format!("e{}", self.exprs.len());
-                self.templates.push((name.clone(), translated.text.clone()));
-                self.expr_sites.push((file, jinja_mark));
+                let name = self.template_for(&translated.text, (file, jinja_mark));
                 self.exprs.push(Expr {
                     name,
                     source: source.to_owned(),
@@ -2218,17 +2230,39 @@ impl Builder<'_> {
         out
     }
 
+    /// The template name of a translated expression written at `site` (the
+    /// next expression). Expressions with the same text share one template,
+    /// compiled once: a dictionary repeats the same relative expression in
+    /// many families.
+    fn template_for(&mut self, text: &str, site: (usize, Mark)) -> String {
+        let next = self.templates.len();
+        let index = *self.template_index.entry(text.to_owned()).or_insert(next);
+        if index == next {
+            self.templates.push((format!("e{index}"), text.to_owned()));
+        }
+        self.expr_sites.push((site.0, site.1, index));
+        format!("e{index}")
+    }
+
+    /// A jinja text translated to tera, once per distinct text.
+    fn translate(&mut self, source: &str) -> Result<Rc<Translated>, TranslateError> {
+        if let Some(done) = self.translations.get(source) {
+            return done.clone();
+        }
+        let done = expr::translate(source).map(Rc::new);
+        self.translations.insert(source.to_owned(), done.clone());
+        done
+    }
+
     fn compile(&mut self, source: &str, file: usize, mark: Mark) -> Option<ExprId> {
-        match expr::translate(source) {
+        match self.translate(source) {
             Ok(t) => {
                 let expr_id = ExprId(u32::try_from(self.exprs.len()).unwrap_or(u32::MAX));
-                let name = format!("e{}", self.exprs.len());
-                self.templates.push((name.clone(), t.text));
-                self.expr_sites.push((file, mark));
+                let name = self.template_for(&t.text, (file, mark));
                 self.exprs.push(Expr {
                     name,
                     source: source.to_owned(),
-                    chains: t.chains,
+                    chains: t.chains.clone(),
                 });
                 Some(expr_id)
             }

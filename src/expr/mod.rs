@@ -12,7 +12,7 @@ use std::fmt;
 use tera::{Context, Tera};
 
 pub(crate) use builtins::{INACCESSIBLE, KNOWN_FILTERS, KNOWN_TESTS};
-pub(crate) use translate::translate;
+pub(crate) use translate::{TranslateError, Translated, translate};
 
 use crate::dictionary::value::Value;
 
