@@ -214,7 +214,7 @@ pub(crate) fn parse(text: &str) -> Result<Option<Yaml>, YamlError> {
                     .as_ref()
                     .is_some_and(|t| t.is_yaml_core_schema() && t.suffix == "str");
                 let (kind, style) = match style {
-                    ScalarStyle::Plain if !forced_str => (resolve_plain(&value), Style::Plain),
+                    ScalarStyle::Plain if !forced_str => (resolve_plain(value), Style::Plain),
                     ScalarStyle::Plain | ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
                         (YamlKind::Str(value.into_owned()), Style::Quoted)
                     }
@@ -356,6 +356,10 @@ fn end_of_line_comment(
 ) -> Option<String> {
     let line_no = key.mark.line;
     let line = lines.get(line_no.checked_sub(1)?)?;
+    // A line with no `#` has no comment (most lines): no need to look further.
+    if !line.contains('#') {
+        return None;
+    }
     // Start looking after the value when it ends on the key's line (a scalar or a
     // flow collection), else after the key. Quoted scalars are skipped by hand:
     // the parser's end marker for them is not reliable.
@@ -403,8 +407,8 @@ fn end_of_line_comment(
 }
 
 /// YAML 1.2 core schema resolution of a plain scalar, as ruamel.yaml does it.
-fn resolve_plain(text: &str) -> YamlKind {
-    match text {
+fn resolve_plain(text: std::borrow::Cow<'_, str>) -> YamlKind {
+    match &*text {
         "" | "~" | "null" | "Null" | "NULL" => return YamlKind::Null,
         "true" | "True" | "TRUE" => return YamlKind::Bool(true),
         "false" | "False" | "FALSE" => return YamlKind::Bool(false),
@@ -415,13 +419,15 @@ fn resolve_plain(text: &str) -> YamlKind {
         ".nan" | ".NaN" | ".NAN" => return YamlKind::Float(f64::NAN),
         _ => {}
     }
-    if let Some(i) = parse_int(text) {
+    if let Some(i) = parse_int(&text) {
         return YamlKind::Int(i);
     }
-    if let Some(f) = parse_float(text) {
+    if let Some(f) = parse_float(&text) {
         return YamlKind::Float(f);
     }
-    YamlKind::Str(text.to_owned())
+    // A copy of the exact length: the parser's string has spare capacity,
+    // and dictionary strings live as long as the loaded schema.
+    YamlKind::Str((*text).to_owned())
 }
 
 fn split_sign(text: &str) -> (bool, &str) {

@@ -172,7 +172,7 @@ impl<'s> Resolver<'s> {
     /// The context of an ancestor: its own dynamic depth worth of identifiers.
     fn truncate(&mut self, node: NodeId, ctx: u32) -> u32 {
         let depth = self.dyn_anc[node.index()].len();
-        let c = self.ctx(ctx);
+        let c = &self.ctxs[ctx as usize];
         if c.len() <= depth {
             return ctx;
         }
