@@ -203,7 +203,7 @@ pub(crate) fn build(
 }
 
 /// Declarations from which freeing is left to another thread.
-const FREE_IN_BACKGROUND: usize = 2_000;
+const FREE_IN_BACKGROUND: usize = 500;
 
 /// The declarations and work lists of a large dictionary are hundreds of
 /// thousands of small values: freeing them is left to a short-lived thread

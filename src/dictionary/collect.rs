@@ -943,13 +943,13 @@ impl<'a> Collector<'a> {
                 let id = self.out.decls.len();
                 self.out.decls.push(Decl {
                     kind,
-                    name: name.clone(),
+                    name,
                     path: path.clone(),
                     attrs,
                     children: Vec::new(),
                     file,
                     mark: key_mark,
-                    user_type: user_type.clone(),
+                    user_type,
                     in_dynamic,
                     namespace: self.namespace,
                     namespace_root: false,

@@ -133,16 +133,19 @@ impl Yaml {
     }
 }
 
+/// An open collection. Its items are on the shared `items`/`entries` stacks
+/// from `start` on, moved into a list of their exact size when it closes
+/// (no list grown item by item, for every mapping of the document).
 enum Frame {
     Seq {
         mark: Mark,
         anchor: usize,
-        items: Vec<Yaml>,
+        start: usize,
     },
     Map {
         mark: Mark,
         anchor: usize,
-        entries: Vec<Entry>,
+        start: usize,
         pending_key: Option<(Yaml, YSpan)>,
     },
 }
@@ -171,6 +174,8 @@ pub(crate) fn parse(text: &str) -> Result<Option<Yaml>, YamlError> {
     let lines: Vec<&str> = text.lines().collect();
     let mut parser = Parser::new_from_str(text);
     let mut stack: Vec<Frame> = Vec::new();
+    let mut open_items: Vec<Yaml> = Vec::new();
+    let mut open_entries: Vec<Entry> = Vec::new();
     let mut anchors: HashMap<usize, Yaml> = HashMap::new();
     let mut nodes: usize = 0;
     let mut documents = 0usize;
@@ -233,7 +238,7 @@ pub(crate) fn parse(text: &str) -> Result<Option<Yaml>, YamlError> {
                 stack.push(Frame::Seq {
                     mark,
                     anchor,
-                    items: Vec::new(),
+                    start: open_items.len(),
                 });
                 None
             }
@@ -245,7 +250,7 @@ pub(crate) fn parse(text: &str) -> Result<Option<Yaml>, YamlError> {
                 stack.push(Frame::Map {
                     mark,
                     anchor,
-                    entries: Vec::new(),
+                    start: open_entries.len(),
                     pending_key: None,
                 });
                 None
@@ -254,10 +259,10 @@ pub(crate) fn parse(text: &str) -> Result<Option<Yaml>, YamlError> {
                 Some(Frame::Seq {
                     mark,
                     anchor,
-                    items,
+                    start,
                 }) => Some((
                     Yaml {
-                        kind: YamlKind::Seq(items),
+                        kind: YamlKind::Seq(open_items.drain(start..).collect()),
                         mark,
                         style: Style::Collection,
                     },
@@ -269,11 +274,11 @@ pub(crate) fn parse(text: &str) -> Result<Option<Yaml>, YamlError> {
                 Some(Frame::Map {
                     mark,
                     anchor,
-                    entries,
+                    start,
                     ..
                 }) => Some((
                     Yaml {
-                        kind: YamlKind::Map(entries),
+                        kind: YamlKind::Map(open_entries.drain(start..).collect()),
                         mark,
                         style: Style::Collection,
                     },
@@ -290,11 +295,9 @@ pub(crate) fn parse(text: &str) -> Result<Option<Yaml>, YamlError> {
         }
         match stack.last_mut() {
             None => root = Some(node),
-            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Seq { .. }) => open_items.push(node),
             Some(Frame::Map {
-                entries,
-                pending_key,
-                ..
+                start, pending_key, ..
             }) => match pending_key.take() {
                 None => {
                     if matches!(node.kind, YamlKind::Seq(_) | YamlKind::Map(_)) {
@@ -306,6 +309,7 @@ pub(crate) fn parse(text: &str) -> Result<Option<Yaml>, YamlError> {
                     *pending_key = Some((node, span));
                 }
                 Some((key, key_span)) => {
+                    let entries = open_entries.get(*start..).unwrap_or_default();
                     if entries.iter().any(|e| e.key.kind == key.kind) {
                         return Err(YamlError {
                             mark: key.mark,
@@ -313,7 +317,7 @@ pub(crate) fn parse(text: &str) -> Result<Option<Yaml>, YamlError> {
                         });
                     }
                     let comment = end_of_line_comment(&lines, &key, &key_span, &node, &span);
-                    entries.push(Entry {
+                    open_entries.push(Entry {
                         key,
                         value: node,
                         comment,
