@@ -10,6 +10,7 @@ use clap::Parser;
 // values (a 10,000-variable dictionary is parsed on several threads):
 // jemalloc does that markedly faster than glibc's malloc, for a lower peak
 // memory than mimalloc (docs/PERFORMANCE.md).
+#[cfg(feature = "jemalloc")]
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

@@ -1,6 +1,9 @@
 //! The one module of brise that calls C: safe wrappers over liblxc's
-//! `struct lxc_container` (through `lxc-sys`). Takes paths and names, returns
-//! Rust values and [`FfiError`]s; every `unsafe` block says why it is sound.
+//! `struct lxc_container` (types from `lxc-sys`). liblxc is loaded on first
+//! use (`dlopen`), not linked: only the LXC helper needs it, and every other
+//! command starts faster without loading it and the libraries it pulls in.
+//! Takes paths and names, returns Rust values and [`FfiError`]s; every
+//! `unsafe` block says why it is sound.
 //! Must only run in the single-threaded helper process (`brise lxc-helper`):
 //! liblxc keeps process-wide locks and forks (lxc/lxc#2245). [`Container`] is
 //! neither `Send` nor `Sync`, so a handle never leaves the thread that opened it.
@@ -11,6 +14,7 @@ use std::ffi::{CStr, CString, c_char, c_int};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::ptr::NonNull;
+use std::sync::OnceLock;
 
 use lxc_sys::lxc_container;
 use thiserror::Error;
@@ -32,6 +36,52 @@ pub(super) enum FfiError {
     },
     #[error("liblxc could not list the containers of `{0}`")]
     List(String),
+    #[error("cannot load liblxc ({LIBRARY}, Debian package liblxc1): {0}")]
+    Load(String),
+}
+
+/// The shared library, by its soname.
+const LIBRARY: &str = "liblxc.so.1";
+
+/// The entry points of liblxc brise calls (the rest are function pointers
+/// inside `struct lxc_container`), with `lxc-sys`'s signatures.
+struct Lib {
+    get_version: unsafe extern "C" fn() -> *const c_char,
+    list_defined_containers: unsafe extern "C" fn(
+        *const c_char,
+        *mut *mut *mut c_char,
+        *mut *mut *mut lxc_container,
+    ) -> c_int,
+    container_new: unsafe extern "C" fn(*const c_char, *const c_char) -> *mut lxc_container,
+    container_put: unsafe extern "C" fn(*mut lxc_container) -> c_int,
+    /// Kept loaded for the life of the process (the pointers above point into it).
+    _library: libloading::Library,
+}
+
+/// liblxc, loaded once.
+fn lib() -> Result<&'static Lib, FfiError> {
+    static LIB: OnceLock<Result<Lib, String>> = OnceLock::new();
+    LIB.get_or_init(|| load(LIBRARY).map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| FfiError::Load(e.clone()))
+}
+
+fn load(soname: &str) -> Result<Lib, libloading::Error> {
+    // SAFETY: loading liblxc runs its initialisers, which only set up its own
+    // state; it is loaded once and never unloaded.
+    let library = unsafe { libloading::Library::new(soname) }?;
+    // SAFETY: each symbol is looked up with the exact C signature liblxc
+    // declares (the one lxc-sys generated from lxc/lxccontainer.h), and the
+    // pointers are only used while `library` stays loaded (it is kept with them).
+    unsafe {
+        Ok(Lib {
+            get_version: *library.get(b"lxc_get_version\0")?,
+            list_defined_containers: *library.get(b"list_defined_containers\0")?,
+            container_new: *library.get(b"lxc_container_new\0")?,
+            container_put: *library.get(b"lxc_container_put\0")?,
+            _library: library,
+        })
+    }
 }
 
 fn detail_suffix(detail: &str) -> String {
@@ -93,23 +143,27 @@ impl Argv {
 }
 
 /// liblxc's version (`5.0.2`).
-#[must_use]
-pub(super) fn version() -> String {
+///
+/// # Errors
+/// liblxc cannot be loaded.
+pub(super) fn version() -> Result<String, FfiError> {
+    let lib = lib()?;
     // SAFETY: lxc_get_version returns a pointer to a static NUL-terminated string.
-    unsafe { owned(lxc_sys::lxc_get_version()) }.unwrap_or_default()
+    Ok(unsafe { owned((lib.get_version)()) }.unwrap_or_default())
 }
 
 /// The names of the containers defined under `lxcpath`.
 ///
 /// # Errors
-/// liblxc cannot read the directory.
+/// liblxc cannot be loaded or cannot read the directory.
 pub(super) fn list_defined(lxcpath: &Path) -> Result<Vec<String>, FfiError> {
+    let lib = lib()?;
     let path = c_path(lxcpath)?;
     let mut names: *mut *mut c_char = std::ptr::null_mut();
     // SAFETY: `path` is a valid C string; `names` receives a malloc'd array of
     // `count` malloc'd strings (or stays NULL); we do not ask for handles.
     let count = unsafe {
-        lxc_sys::list_defined_containers(path.as_ptr(), &raw mut names, std::ptr::null_mut())
+        (lib.list_defined_containers)(path.as_ptr(), &raw mut names, std::ptr::null_mut())
     };
     if count < 0 {
         return Err(FfiError::List(lxcpath.display().to_string()));
@@ -146,6 +200,7 @@ pub(super) struct Snapshot {
 pub(super) struct Container {
     raw: NonNull<lxc_container>,
     name: String,
+    put: unsafe extern "C" fn(*mut lxc_container) -> c_int,
 }
 
 impl Drop for Container {
@@ -153,7 +208,7 @@ impl Drop for Container {
         // SAFETY: `raw` came from lxc_container_new and this is its only owner;
         // put drops our reference exactly once.
         unsafe {
-            lxc_sys::lxc_container_put(self.raw.as_ptr());
+            (self.put)(self.raw.as_ptr());
         }
     }
 }
@@ -173,19 +228,22 @@ impl Container {
     /// loaded when it exists).
     ///
     /// # Errors
-    /// A name with a NUL byte, or liblxc cannot allocate the handle.
+    /// A name with a NUL byte, or liblxc cannot be loaded or cannot allocate
+    /// the handle.
     pub(super) fn open(lxcpath: &Path, name: &str) -> Result<Self, FfiError> {
+        let lib = lib()?;
         let c_name = c_string(name)?;
         let c_lxcpath = c_path(lxcpath)?;
         // SAFETY: both arguments are valid C strings for the duration of the call;
         // liblxc copies them.
-        let raw = unsafe { lxc_sys::lxc_container_new(c_name.as_ptr(), c_lxcpath.as_ptr()) };
+        let raw = unsafe { (lib.container_new)(c_name.as_ptr(), c_lxcpath.as_ptr()) };
         let raw = NonNull::new(raw).ok_or_else(|| FfiError::New {
             name: name.to_owned(),
         })?;
         Ok(Self {
             raw,
             name: name.to_owned(),
+            put: lib.container_put,
         })
     }
 
@@ -482,5 +540,26 @@ impl Container {
     #[must_use]
     pub(super) fn name(&self) -> &str {
         &self.name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_library_that_cannot_be_loaded_is_a_clear_error() {
+        let Err(error) = load("liblxc-brise-test-absent.so.1") else {
+            unreachable!("an absent library cannot load")
+        };
+        let message = FfiError::Load(error.to_string()).to_string();
+        assert!(
+            message.starts_with("cannot load liblxc (liblxc.so.1, Debian package liblxc1): "),
+            "{message}"
+        );
+        assert!(
+            message.contains("liblxc-brise-test-absent.so.1"),
+            "{message}"
+        );
     }
 }

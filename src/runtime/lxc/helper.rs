@@ -109,9 +109,7 @@ fn failed(error: &FfiError) -> Response {
 #[must_use]
 pub fn handle(request: Request) -> Response {
     let result = match request {
-        Request::Version => Ok(Response::Version {
-            version: ffi::version(),
-        }),
+        Request::Version => ffi::version().map(|version| Response::Version { version }),
         Request::List { lxcpath } => list(&lxcpath),
         Request::State { lxcpath, name } => state(&lxcpath, &name),
         Request::Define {
