@@ -764,17 +764,20 @@ impl<'s> Resolver<'s> {
             if item.is_null() {
                 continue;
             }
-            // A secret is never written into a message, even when refused.
-            let shown = if var.is_secret() {
-                SECRET_MASK.to_owned()
-            } else {
-                item.display()
+            // A secret is never written into a message, even when refused
+            // (written only for a message: most values are valid).
+            let shown = || {
+                if var.is_secret() {
+                    SECRET_MASK.to_owned()
+                } else {
+                    item.display()
+                }
             };
             match types::check(var.ty, &var.params, item) {
                 Check::Valid => {}
                 Check::Warning(w) => {
                     let path = self.concrete(node, ctx);
-                    self.issue(IssueKind::Warning, path, idx, format!("`{shown}` {w}"));
+                    self.issue(IssueKind::Warning, path, idx, format!("`{}` {w}", shown()));
                 }
                 Check::Invalid(reason) if var.warnings => {
                     let path = self.concrete(node, ctx);
@@ -782,12 +785,13 @@ impl<'s> Resolver<'s> {
                         IssueKind::Warning,
                         path,
                         idx,
-                        format!("`{shown}` is an invalid {}, {reason}", var.type_name),
+                        format!("`{}` is an invalid {}, {reason}", shown(), var.type_name),
                     );
                 }
                 Check::Invalid(reason) => {
                     return Err(format!(
-                        "`{shown}` is an invalid {}, {reason}",
+                        "`{}` is an invalid {}, {reason}",
+                        shown(),
                         var.type_name
                     ));
                 }
@@ -803,7 +807,8 @@ impl<'s> Resolver<'s> {
                         .map(|c| format!("`{}`", c.python_str()))
                         .collect();
                     return Err(format!(
-                        "`{shown}` is not one of the choices {}",
+                        "`{}` is not one of the choices {}",
+                        shown(),
                         list.join(", ")
                     ));
                 }
@@ -811,7 +816,8 @@ impl<'s> Resolver<'s> {
             if let (Some(re), Value::Str(s)) = (&var.regexp, item) {
                 if !re.regex.is_match(s).unwrap_or(false) {
                     return Err(format!(
-                        "`{shown}` does not match the regexp `{}`",
+                        "`{}` does not match the regexp `{}`",
+                        shown(),
                         re.source
                     ));
                 }
