@@ -358,6 +358,9 @@ fn wait_until_served(nginx: &Nginx, path: &str, body: &str) {
     loop {
         if let Some((status, got)) = nginx.get(path) {
             if status.contains("200") && got == body {
+                // Served by the new configuration: no old worker left to
+                // answer a later request with the previous one.
+                nginx.wait_for_old_workers();
                 return;
             }
             last = Some((status, got));

@@ -121,6 +121,26 @@ impl Nginx {
             .count()
     }
 
+    /// Wait until every worker of an earlier configuration has exited: after a
+    /// reload an old worker may still accept a connection for a moment and
+    /// answer it with the old configuration (the master logs each exit).
+    pub(crate) fn wait_for_old_workers(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = std::fs::read_to_string(self.root.join("run/error.log")).unwrap_or_default();
+            let reloads = log.matches("signal 1 (SIGHUP) received").count();
+            let exited = log.matches(" exited with code ").count();
+            if exited >= reloads {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "nginx's old workers never exited ({reloads} reloads, {exited} exits)"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// `GET path` → (status line, body), `None` when nothing answers.
     pub(crate) fn get(&self, path: &str) -> Option<(String, String)> {
         http_get(self.port, path)
