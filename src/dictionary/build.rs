@@ -5,9 +5,10 @@
 //! calculations, and compiles every jinja expression once. Pure; collects every
 //! problem as a diagnostic.
 
-use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::rc::Rc;
 use std::sync::Arc;
+
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use crate::diagnostic::{Diagnostic, Span};
 use crate::dictionary::Files;

@@ -5,8 +5,9 @@
 //! attributes from children, and turns shorthand forms into attributes.
 //! Pure; every problem becomes a diagnostic and loading goes on.
 
-use foldhash::HashMap;
 use std::sync::Arc;
+
+use foldhash::HashMap;
 
 use crate::diagnostic::Diagnostic;
 use crate::dictionary::Files;

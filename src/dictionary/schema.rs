@@ -4,8 +4,9 @@
 //! [`super::load`]; read by `values::resolve`, `doc` and the web form.
 //! Cheap to clone (shared behind an `Arc`).
 
-use foldhash::HashMap;
 use std::sync::Arc;
+
+use foldhash::HashMap;
 
 use crate::diagnostic::{Diagnostic, Span};
 use crate::dictionary::types::{Params, VarType};

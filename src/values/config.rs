@@ -6,7 +6,6 @@
 //! Pure data; built only by `values::resolve`.
 
 use foldhash::{HashMap, HashMapExt};
-
 use serde_json::{Map, Value as Json};
 
 use crate::dictionary::schema::{Default, FamilyKind, Item, Mode, NodeId, NodeKind, Role, Schema};

@@ -3,8 +3,9 @@
 //! index), calculations evaluated lazily with memoisation and cycle detection.
 //! Never fails: every problem becomes an [`Issue`] of the [`Config`]. Pure.
 
-use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::rc::Rc;
+
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use crate::diagnostic::Span;
 use crate::dictionary::normalize_identifier;
