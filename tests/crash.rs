@@ -189,7 +189,7 @@ fn assert_old_or_new(now: &Snapshot, old: &Snapshot, new: &Snapshot, what: &str)
     }
 }
 
-/// Leftover temporary files (`.brise-*.tmp`) under `dir`, recursively.
+/// Leftover temporary files (`.brise-*`) under `dir`, recursively.
 fn temporaries(dir: &Path) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
@@ -232,7 +232,7 @@ impl Tally {
             })
             .collect();
         eprintln!(
-            "crash harness [{scenario}]: {} kill points ({} distinct names: {}), {} kills at points, {} random-delay runs ({} killed), {} temporary files left by kills, {} next runs refused by the host-port check",
+            "crash harness [{scenario}]: {} kill points ({} distinct names: {}), {} kills at points, {} random-delay runs ({} killed), {} temporary files left by kills (the next runs removed them), {} next runs refused by the host-port check",
             self.points.len(),
             names.len(),
             names.into_iter().collect::<Vec<_>>().join(" "),
@@ -370,6 +370,11 @@ impl FilesSite {
         let (status, output) = run(self.gen_config(), &Kill::Never);
         assert!(status.success(), "converging to {to}: {}", text(&output));
         assert_eq!(generated(&self.root()), self.expected[to], "not converged");
+        assert_eq!(
+            temporaries(&self.root()),
+            0,
+            "temporary files left after converging"
+        );
         assert!(!self.root().join(JOURNAL).exists(), "a journal is left");
         let (status, output) = run(self.gen_config(), &Kill::Never);
         assert!(status.success(), "{}", text(&output));
@@ -470,6 +475,11 @@ fn set_killed_at_every_point_leaves_the_old_or_the_new_values_file() {
         let (status, output) = run(set(), &Kill::Never);
         assert!(status.success(), "{}", text(&output));
         assert_eq!(std::fs::read_to_string(site.values_path()).unwrap(), new);
+        assert_eq!(
+            temporaries(site.dir.path()),
+            0,
+            "set killed at {point}: temporary files left after the next set"
+        );
     }
     tally.print("set");
 }
@@ -627,6 +637,11 @@ impl EngineSite {
         self.files.write_values(to);
         let (status, output) = run(self.reconfigure(), &Kill::Never);
         assert!(status.success(), "converging to {to}: {}", text(&output));
+        assert_eq!(
+            temporaries(&self.files.root()),
+            0,
+            "temporary files left after converging"
+        );
         let greeting = ["a", "b"][to];
         let environment = self.environment();
         assert!(

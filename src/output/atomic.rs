@@ -1,12 +1,15 @@
 //! The one atomic file writer: a temporary file in the target's directory
 //! gets the bytes, owner, group and mode, is fsynced, renamed over the target,
 //! and the directory is fsynced. A reader sees the old file or the new one,
-//! never a mix; a crash leaves at worst a hidden `.brise-*.tmp` file.
+//! never a mix; a crash leaves at worst a hidden `.brise-<pid>-*.tmp` file,
+//! which the next write into that directory removes once no process has that
+//! PID any more.
 
 use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 use thiserror::Error;
 
@@ -74,9 +77,10 @@ pub fn write(
         path: parent.to_owned(),
         source,
     };
+    let prefix = format!("{TEMP_PREFIX}{}-", std::process::id());
     let mut temp = tempfile::Builder::new()
-        .prefix(".brise-")
-        .suffix(".tmp")
+        .prefix(&prefix)
+        .suffix(TEMP_SUFFIX)
         .tempfile_in(parent)
         .map_err(write_error)?;
     temp.write_all(contents).map_err(write_error)?;
@@ -104,7 +108,79 @@ pub fn write(
         source: error.error,
     })?;
     crate::crash::point("atomic.renamed");
-    sync_dir(parent)
+    sync_dir(parent)?;
+    sweep_once(parent);
+    Ok(())
+}
+
+const TEMP_PREFIX: &str = ".brise-";
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// The directories this process has already swept.
+static SWEPT: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Sweep `dir` the first time this process writes into it.
+fn sweep_once(dir: &Path) {
+    {
+        let mut swept = SWEPT.lock().unwrap_or_else(PoisonError::into_inner);
+        if swept.iter().any(|done| done == dir) {
+            return;
+        }
+        swept.push(dir.to_owned());
+    }
+    for removed in sweep_leftovers(dir) {
+        tracing::info!(
+            "removed `{}`, left by a write that was interrupted",
+            removed.display()
+        );
+    }
+}
+
+/// Remove from `dir` the temporary files of writers that died between
+/// creating and renaming them (`.brise-<pid>-*.tmp` whose PID no longer
+/// names a process). Files of a live process (this one included), names of
+/// another shape, directories and symbolic links are left alone. Best
+/// effort: a file that cannot be removed stays. Returns what was removed.
+pub fn sweep_leftovers(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(writer_pid) else {
+            continue;
+        };
+        if !entry.file_type().is_ok_and(|kind| kind.is_file()) || process_exists(pid) {
+            continue;
+        }
+        let path = entry.path();
+        if std::fs::remove_file(&path).is_ok() {
+            removed.push(path);
+        }
+    }
+    removed
+}
+
+/// The PID in a temporary file name `.brise-<pid>-<random>.tmp`.
+fn writer_pid(name: &str) -> Option<i32> {
+    let rest = name.strip_prefix(TEMP_PREFIX)?.strip_suffix(TEMP_SUFFIX)?;
+    let (pid, random) = rest.split_once('-')?;
+    if random.is_empty() || pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    pid.parse().ok().filter(|&pid| pid > 0)
+}
+
+/// Whether a process has this PID (one of another user counts: it exists).
+fn process_exists(pid: i32) -> bool {
+    if u32::try_from(pid).is_ok_and(|pid| pid == std::process::id()) {
+        return true;
+    }
+    !matches!(
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
+        Err(nix::errno::Errno::ESRCH)
+    )
 }
 
 /// Rename `from` to `to` (same directory) and make it durable.
@@ -180,6 +256,54 @@ mod tests {
             std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
             1,
             "no temporary file left behind"
+        );
+    }
+
+    #[test]
+    fn temporary_names_carry_the_writer_pid() {
+        assert_eq!(writer_pid(".brise-1234-aB3xYz.tmp"), Some(1234));
+        assert_eq!(writer_pid(".brise-aB3xYz.tmp"), None, "before PIDs");
+        assert_eq!(writer_pid(".brise-123456.tmp"), None, "digits only");
+        assert_eq!(writer_pid(".brise-image-aB3xYz"), None);
+        assert_eq!(writer_pid(".brise--aB3xYz.tmp"), None);
+        assert_eq!(writer_pid(".brise-0-aB3xYz.tmp"), None);
+        assert_eq!(writer_pid(".brise-+12-aB3xYz.tmp"), None);
+        assert_eq!(writer_pid("brise-12-aB3xYz.tmp"), None);
+    }
+
+    #[test]
+    #[allow(clippy::disallowed_methods)] // a dead PID from a child, fixtures written directly
+    fn a_write_removes_what_dead_writers_left_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let name = |pid: u32| format!(".brise-{pid}-aB3xYz.tmp");
+        let dead_file = dir.path().join(name(dead));
+        let kept = [
+            dir.path().join(name(std::process::id())),
+            dir.path().join(name(1)),
+            dir.path().join(".brise-aB3xYz.tmp"),
+            dir.path().join("other.tmp"),
+        ];
+        for path in kept.iter().chain([&dead_file]) {
+            std::fs::write(path, b"half").unwrap();
+        }
+        let dead_dir = dir.path().join(name(dead).replace("aB3", "dir"));
+        std::fs::create_dir(&dead_dir).unwrap();
+        let dead_link = dir.path().join(name(dead).replace("aB3", "lnk"));
+        std::os::unix::fs::symlink("other.tmp", &dead_link).unwrap();
+
+        write(&dir.path().join("values.yml"), b"a: 1\n", None).unwrap();
+
+        assert!(!dead_file.exists(), "a dead writer's file is removed");
+        for path in &kept {
+            assert!(path.exists(), "{} was removed", path.display());
+        }
+        assert!(dead_dir.is_dir() && dead_link.is_symlink());
+        assert_eq!(
+            std::fs::read(dir.path().join("values.yml")).unwrap(),
+            b"a: 1\n"
         );
     }
 
