@@ -1084,6 +1084,12 @@ impl Builder<'_> {
             }
         });
         let params = Params::for_type(ty, implied, user_params);
+        if let Err(e) = types::check_params(ty, &params) {
+            match &params_attr {
+                Some(a) => self.error_attr(a, format!("params of `{path}`: {e}")),
+                None => self.error_node(id, format!("params of `{path}`: {e}")),
+            }
+        }
 
         // choices / regexp (copied from the source of a variable calculation when absent)
         let choices_attr = self.attr(id, "choices").or_else(|| {

@@ -777,6 +777,28 @@ fn label_length(label: &str, max: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks Tiramisu makes when it builds the option, whatever the value: a
+/// `port` (or the port part of a `web_address`) must allow one contiguous
+/// range of port numbers.
+///
+/// # Errors
+/// The message Tiramisu gives.
+pub fn check_params(ty: VarType, params: &Params) -> Result<(), String> {
+    match ty {
+        VarType::Port => port_bounds(params).map(|_| ()),
+        VarType::WebAddress => {
+            let mut port_params = Params(params.0.clone());
+            if port_params.get("allow_private").is_none() {
+                port_params
+                    .0
+                    .push(("allow_private".to_owned(), Value::Bool(false)));
+            }
+            port_bounds(&port_params).map(|_| ())
+        }
+        _ => Ok(()),
+    }
+}
+
 fn port_bounds(params: &Params) -> Result<(u32, u32), String> {
     let allowed = [
         params.flag("allow_zero", false),
@@ -788,12 +810,18 @@ fn port_bounds(params: &Params) -> Result<(u32, u32), String> {
     let maxs = [0, 1023, 49151, 65535];
     let mut min = None;
     let mut max = None;
+    // as Tiramisu's PortOption: the allowed ranges must be contiguous
+    let mut gap = false;
     for (i, a) in allowed.iter().enumerate() {
         if *a {
             if min.is_none() {
                 min = Some(mins[i]);
+            } else if gap {
+                return Err("inconsistency in allowed range".to_owned());
             }
             max = Some(maxs[i]);
+        } else if min.is_some() {
+            gap = true;
         }
     }
     match (min, max) {
