@@ -188,6 +188,88 @@ const KEYWORDS: &[&str] = &[
     "trange",
 ];
 
+/// A Jinja2 string literal (quotes included) as a tera one with the same
+/// value. Jinja2 reads the escapes of Python's `unicode-escape` codec
+/// (`\u00e9`, `\x41`, octal, `\a`…; an unknown escape such as `\d` keeps its
+/// backslash); tera knows only `\n \t \r \\ \' \" \/`. A literal without a
+/// backslash is kept as written.
+fn tera_string(raw: &str) -> String {
+    if !raw.contains('\\') {
+        return raw.to_owned();
+    }
+    let inner = &raw[1..raw.len() - 1];
+    let chars: Vec<char> = inner.chars().collect();
+    let mut value = String::with_capacity(inner.len());
+    let mut i = 0;
+    let hex = |from: usize, len: usize| -> Option<char> {
+        let digits: String = chars.get(from..from + len)?.iter().collect();
+        if digits.len() != len || !digits.chars().all(|c| c.is_ascii_hexdigit()) {
+            return None;
+        }
+        char::from_u32(u32::from_str_radix(&digits, 16).ok()?)
+    };
+    while i < chars.len() {
+        let c = chars[i];
+        if c != '\\' || i + 1 >= chars.len() {
+            value.push(c);
+            i += 1;
+            continue;
+        }
+        let e = chars[i + 1];
+        i += 2;
+        match e {
+            '\n' => {} // line continuation
+            '\\' | '\'' | '"' => value.push(e),
+            'n' => value.push('\n'),
+            't' => value.push('\t'),
+            'r' => value.push('\r'),
+            'a' => value.push('\u{7}'),
+            'b' => value.push('\u{8}'),
+            'f' => value.push('\u{c}'),
+            'v' => value.push('\u{b}'),
+            '0'..='7' => {
+                let mut n = e.to_digit(8).unwrap_or(0);
+                let mut len = 1;
+                while len < 3 && i < chars.len() && chars[i].is_digit(8) {
+                    n = n * 8 + chars[i].to_digit(8).unwrap_or(0);
+                    i += 1;
+                    len += 1;
+                }
+                value.push(char::from_u32(n).unwrap_or('\u{fffd}'));
+            }
+            'x' | 'u' | 'U' => {
+                let len = match e {
+                    'x' => 2,
+                    'u' => 4,
+                    _ => 8,
+                };
+                if let Some(ch) = hex(i, len) {
+                    value.push(ch);
+                    i += len;
+                } else {
+                    value.push('\\');
+                    value.push(e);
+                }
+            }
+            _ => {
+                value.push('\\');
+                value.push(e);
+            }
+        }
+    }
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            _ => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 fn tokenize(body: &str, base: usize) -> Result<Vec<Token>, TranslateError> {
     let bytes = body.as_bytes();
     let mut i = 0;
@@ -258,7 +340,7 @@ fn tokenize(body: &str, base: usize) -> Result<Vec<Token>, TranslateError> {
             }
             i += 1;
             out.push(Token {
-                tok: Tok::Str(body[start..i].to_owned()),
+                tok: Tok::Str(tera_string(&body[start..i])),
                 offset: base + start,
             });
             continue;
@@ -1009,6 +1091,14 @@ pub(crate) fn translate(src: &str) -> Result<Translated, TranslateError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn string_escapes_are_python_ones() {
+        assert_eq!(tera_string("'plain'"), "'plain'");
+        assert_eq!(tera_string(r"'\u00e9t\xe9'"), "\"\u{e9}t\u{e9}\"");
+        assert_eq!(tera_string(r"'\101\n\d\/'"), "\"A\n\\\\d\\\\/\"");
+        assert_eq!(tera_string(r#"'it\'s \"q\"'"#), r#""it's \"q\"""#);
+    }
 
     fn tr(src: &str) -> String {
         translate(src).unwrap().text
