@@ -105,6 +105,24 @@ struct Builder<'a> {
     roots: Vec<NodeId>,
 }
 
+/// Modes while Rougail's propagation runs: `None` = no mode yet; `auto` = set
+/// automatically (Rougail's `mode_auto`), so not "set in the structural file".
+struct ModeState {
+    mode: Vec<Option<Mode>>,
+    auto: Vec<bool>,
+}
+
+impl ModeState {
+    fn has_mode(&self, id: NodeId) -> bool {
+        self.mode[id.index()].is_some() && !self.auto[id.index()]
+    }
+
+    fn set_auto(&mut self, id: NodeId, mode: Mode) {
+        self.mode[id.index()] = Some(mode);
+        self.auto[id.index()] = true;
+    }
+}
+
 pub(crate) fn build(
     files: &Files,
     collected: Collected,
@@ -2286,149 +2304,210 @@ impl Builder<'_> {
 
     // ------------------------------------------------------------------- modes
 
-    /// Rougail's mode propagation (annotator/family.py), simplified to the rules
-    /// of spec A11.
+    /// Rougail's mode propagation (annotator/family.py `change_modes`), step by
+    /// step: modes only change which dictionaries are refused (errors 36, 61,
+    /// 62, 63), so this follows Rougail's order and its notion of a mode "set in
+    /// the structural file" (`has_mode`), which also covers the `basic` mode given
+    /// to `auto_save` and mandatory-without-default variables, but not modes set
+    /// automatically (`set_auto_mode`).
     fn modes(&mut self, nodes: &mut [Node]) {
-        // variables first: default modes
-        let mut explicit: Vec<bool> = nodes.iter().map(|n| n.explicit_mode).collect();
-        let mut modes: Vec<Mode> = nodes.iter().map(|n| n.mode).collect();
-        // families from the root down: an explicit family mode imposes itself
-        fn down(
-            b: &mut Builder<'_>,
-            nodes: &[Node],
-            modes: &mut Vec<Mode>,
-            explicit: &mut Vec<bool>,
-            id: NodeId,
-            inherited: Option<Mode>,
-        ) {
-            let i = id.index();
-            let own = if explicit[i] { Some(modes[i]) } else { None };
-            let family_mode = own.or(inherited);
-            match &nodes[i].kind {
-                NodeKind::Family(f) => {
-                    if !explicit[i] {
-                        if let Some(m) = inherited {
-                            modes[i] = m;
-                        }
-                    }
-                    let imposed = family_mode;
-                    for c in &f.children {
-                        down(b, nodes, modes, explicit, *c, imposed);
-                    }
-                }
-                NodeKind::Variable(v) => {
-                    let no_default =
-                        matches!(v.default, Default::None) && v.default_multi.is_none();
-                    if !explicit[i] {
-                        if v.auto_save {
-                            modes[i] = Mode::Basic;
-                        } else if v.mandatory.is_fixed(true) && no_default {
-                            if let Some(fm) = inherited {
-                                if fm > Mode::Basic
-                                    && !matches!(v.role, Role::Follower(_) | Role::Leader)
-                                {
-                                    let msg = format!(
-                                        "the variable `{}` is mandatory so in `basic` mode but its family has the higher mode `{}`",
-                                        nodes[i].path,
-                                        fm.as_str()
-                                    );
-                                    b.error_node(id, msg);
-                                }
-                            }
-                            modes[i] = Mode::Basic;
-                        } else if let Some(fm) = inherited {
-                            modes[i] = fm;
-                        } else {
-                            modes[i] = Mode::Standard;
-                        }
-                    } else if let Some(fm) = inherited {
-                        if modes[i] < fm && !matches!(v.role, Role::Follower(_)) {
-                            let msg = format!(
-                                "the variable `{}` is in `{}` mode but its family has the higher mode `{}`",
-                                nodes[i].path,
-                                modes[i].as_str(),
-                                fm.as_str()
-                            );
-                            b.error_node(id, msg);
-                        }
-                    }
-                }
-            }
-        }
-        for root in self.roots.clone() {
-            down(self, nodes, &mut modes, &mut explicit, root, None);
-        }
-        // leaderships: followers not lower than the leader
-        for i in 0..nodes.len() {
-            if let NodeKind::Family(Family {
-                kind: FamilyKind::Leadership,
-                children,
-            }) = &nodes[i].kind
-            {
-                let Some(leader) = children.first().copied() else {
-                    continue;
-                };
-                for f in children.iter().skip(1) {
-                    let (lm, fm) = (modes[leader.index()], modes[f.index()]);
-                    if lm > fm {
-                        if explicit[f.index()] && !explicit[leader.index()] {
-                            modes[leader.index()] = fm;
-                        } else if explicit[f.index()] {
-                            let msg = format!(
-                                "the follower `{}` is in `{}` mode but the leader has the higher mode `{}`",
-                                nodes[f.index()].path,
-                                fm.as_str(),
-                                lm.as_str()
-                            );
-                            self.error_node(*f, msg);
-                        } else {
-                            modes[f.index()] = lm;
-                        }
-                    }
-                }
-            }
-        }
-        // families from the leaves up: without explicit mode, the lowest of the children
-        fn up(
-            b: &mut Builder<'_>,
-            nodes: &[Node],
-            modes: &mut Vec<Mode>,
-            explicit: &[bool],
-            id: NodeId,
-        ) -> Mode {
-            let i = id.index();
-            if let NodeKind::Family(f) = &nodes[i].kind {
-                let mut min = Mode::Advanced;
+        let mut st = ModeState {
+            mode: nodes
+                .iter()
+                .map(|n| n.explicit_mode.then_some(n.mode))
+                .collect(),
+            auto: vec![false; nodes.len()],
+        };
+        // families in creation order (parents first), then the other way round
+        let mut families = Vec::new();
+        let mut root_variables = Vec::new();
+        fn preorder(nodes: &[Node], id: NodeId, out: &mut Vec<NodeId>) {
+            if let NodeKind::Family(f) = &nodes[id.index()].kind {
+                out.push(id);
                 for c in &f.children {
-                    let m = up(b, nodes, modes, explicit, *c);
-                    if m < min {
-                        min = m;
-                    }
-                }
-                if matches!(f.kind, FamilyKind::Leadership) {
-                    if let Some(l) = f.children.first() {
-                        min = modes[l.index()];
-                    }
-                }
-                if !explicit[i] {
-                    modes[i] = min;
-                } else if modes[i] < min {
-                    let msg = format!(
-                        "the family `{}` is in `{}` mode but variables and families inside have the higher mode `{}`",
-                        nodes[i].path,
-                        modes[i].as_str(),
-                        min.as_str()
-                    );
-                    b.error_node(id, msg);
+                    preorder(nodes, *c, out);
                 }
             }
-            modes[i]
         }
         for root in self.roots.clone() {
-            up(self, nodes, &mut modes, &explicit, root);
+            if matches!(nodes[root.index()].kind, NodeKind::Variable(_)) {
+                root_variables.push(root);
+            }
+            preorder(nodes, root, &mut families);
         }
-        for (n, m) in nodes.iter_mut().zip(modes) {
-            n.mode = m;
+        for &family in &families {
+            self.set_default_mode(nodes, &mut st, family);
+        }
+        for &family in families.iter().rev() {
+            self.change_family_mode(nodes, &mut st, family);
+        }
+        // without namespace, the variables at the root (no family to check them)
+        for id in root_variables {
+            self.set_default_mode_variable(nodes, &mut st, id, Some(Mode::Standard), false);
+        }
+        for (i, n) in nodes.iter_mut().enumerate() {
+            n.mode = st.mode[i].unwrap_or(Mode::Standard);
+        }
+    }
+
+    fn set_default_mode(&mut self, nodes: &[Node], st: &mut ModeState, family: NodeId) {
+        let NodeKind::Family(f) = &nodes[family.index()].kind else {
+            return;
+        };
+        let family_mode = if st.has_mode(family) {
+            st.mode[family.index()]
+        } else {
+            None
+        };
+        let is_sequence = matches!(f.kind, FamilyKind::Leadership);
+        let leader = f.children.first().copied();
+        // the leader's mode as written, before its default is set
+        let leader_mode = leader.and_then(|l| st.mode[l.index()]);
+        for &child in &f.children {
+            if matches!(nodes[child.index()].kind, NodeKind::Family(_)) {
+                if let Some(m) = family_mode {
+                    if !st.has_mode(child) {
+                        st.set_auto(child, m);
+                    }
+                }
+            } else {
+                if is_sequence {
+                    if let Some(leader) = leader {
+                        self.set_default_mode_leader(nodes, st, leader, child);
+                    }
+                }
+                self.set_default_mode_variable(nodes, st, child, family_mode, true);
+            }
+        }
+        if is_sequence {
+            if let Some(m) = leader_mode {
+                st.set_auto(family, m);
+            }
+        }
+    }
+
+    fn set_default_mode_leader(
+        &mut self,
+        nodes: &[Node],
+        st: &mut ModeState,
+        leader: NodeId,
+        follower: NodeId,
+    ) {
+        if leader == follower {
+            if st.mode[leader.index()].is_none() {
+                st.set_auto(leader, Mode::Standard);
+            }
+            return;
+        }
+        let follower_mode = if st.has_mode(follower) {
+            st.mode[follower.index()].unwrap_or(Mode::Standard)
+        } else {
+            Mode::Standard
+        };
+        let leader_mode = st.mode[leader.index()].unwrap_or(Mode::Standard);
+        if leader_mode > follower_mode {
+            if st.has_mode(follower) && !st.has_mode(leader) {
+                st.set_auto(leader, follower_mode);
+            } else {
+                if st.has_mode(follower) {
+                    let msg = format!(
+                        "the follower `{}` is in `{}` mode but the leader has the higher mode `{}`",
+                        nodes[follower.index()].path,
+                        follower_mode.as_str(),
+                        leader_mode.as_str()
+                    );
+                    self.error_node(follower, msg);
+                }
+                st.set_auto(follower, leader_mode);
+            }
+        }
+    }
+
+    fn set_default_mode_variable(
+        &mut self,
+        nodes: &[Node],
+        st: &mut ModeState,
+        id: NodeId,
+        family_mode: Option<Mode>,
+        check_level: bool,
+    ) {
+        let NodeKind::Variable(v) = &nodes[id.index()].kind else {
+            return;
+        };
+        let no_default = match &v.default {
+            Default::None => true,
+            // an empty static list is no default for Rougail
+            Default::Value(Value::List(l)) => l.is_empty(),
+            _ => false,
+        } && v.default_multi.is_none();
+        if !st.has_mode(id) && v.auto_save {
+            st.mode[id.index()] = Some(Mode::Basic);
+        } else if !st.has_mode(id) && v.mandatory.is_fixed(true) && no_default {
+            if let Some(fm) = family_mode {
+                if check_level && Mode::Basic < fm {
+                    let msg = format!(
+                        "the variable `{}` is mandatory so in `basic` mode but its family has the higher mode `{}`",
+                        nodes[id.index()].path,
+                        fm.as_str()
+                    );
+                    self.error_node(id, msg);
+                }
+            }
+            st.mode[id.index()] = Some(Mode::Basic);
+        } else if let Some(fm) = family_mode {
+            if !st.has_mode(id) {
+                st.set_auto(id, fm);
+            }
+        }
+    }
+
+    fn change_family_mode(&mut self, nodes: &[Node], st: &mut ModeState, family: NodeId) {
+        let NodeKind::Family(f) = &nodes[family.index()].kind else {
+            return;
+        };
+        let family_mode = st.mode[family.index()].unwrap_or(Mode::Basic);
+        let is_sequence = matches!(f.kind, FamilyKind::Leadership);
+        let mut min = Mode::Advanced;
+        for &child in &f.children {
+            if matches!(nodes[child.index()].kind, NodeKind::Family(_)) {
+                if st.mode[child.index()].is_none() {
+                    st.mode[child.index()] = Some(Mode::Basic);
+                }
+            } else {
+                let variable_mode = st.mode[child.index()].unwrap_or(Mode::Standard);
+                if !is_sequence && variable_mode < family_mode {
+                    if st.has_mode(child) {
+                        let msg = format!(
+                            "the variable `{}` is in `{}` mode but its family has the higher mode `{}`",
+                            nodes[child.index()].path,
+                            variable_mode.as_str(),
+                            family_mode.as_str()
+                        );
+                        self.error_node(child, msg);
+                    }
+                    st.set_auto(child, family_mode);
+                }
+                if st.mode[child.index()].is_none() {
+                    st.mode[child.index()] = Some(variable_mode);
+                }
+            }
+            let m = st.mode[child.index()].unwrap_or(Mode::Standard);
+            if m < min {
+                min = m;
+            }
+        }
+        if st.mode[family.index()].is_none() {
+            st.set_auto(family, min);
+        }
+        let fm = st.mode[family.index()].unwrap_or(Mode::Basic);
+        if fm < min {
+            let msg = format!(
+                "the family `{}` is in `{}` mode but variables and families inside have the higher mode `{}`",
+                nodes[family.index()].path,
+                fm.as_str(),
+                min.as_str()
+            );
+            self.error_node(family, msg);
         }
     }
 
