@@ -634,10 +634,16 @@ impl Builder<'_> {
                     YamlKind::Map(_) => None,
                     _ => Some(&*d.value),
                 };
+                // A default from a redefinition reaches Rougail's inference as the
+                // raw ruamel value (`model_copy`, no pydantic conversion): a float is
+                // a `ScalarFloat`, not a `float`, so the type falls back to string
+                // (and the float is then refused as "not a string").
+                let redefined = d.file != self.decl(id).file;
                 ty = first.and_then(|v| match v.kind {
                     YamlKind::Str(_) => Some("string".to_owned()),
                     YamlKind::Bool(_) => Some("boolean".to_owned()),
                     YamlKind::Int(_) => Some("integer".to_owned()),
+                    YamlKind::Float(_) if redefined => Some("string".to_owned()),
                     YamlKind::Float(_) => Some("float".to_owned()),
                     _ => None,
                 });
