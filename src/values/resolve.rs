@@ -341,7 +341,12 @@ impl<'s> Resolver<'s> {
                 let Some(target) = &r.target else {
                     return Ok(r.default.as_ref().and_then(Value::as_bool).unwrap_or(false));
                 };
-                match self.read_target(node, ctx, idx, target) {
+                let read = if through_dynamic_family(r, target) {
+                    self.read_target_strict(node, ctx, idx, target)
+                } else {
+                    self.read_target(node, ctx, idx, target)
+                };
+                match read {
                     Ok(v) => {
                         if r.propertyerror == PropertyError::Transitive && calc.when.is_none() {
                             return Ok(false);
@@ -352,6 +357,7 @@ impl<'s> Resolver<'s> {
                         };
                         Ok(v.py_eq(&when) != inverse)
                     }
+                    Err(Denied::Disabled(m)) if through_dynamic_family(r, target) => Err(m),
                     Err(Denied::Disabled(m) | Denied::Missing(m)) => match r.propertyerror {
                         PropertyError::Raise => Err(m),
                         PropertyError::Ignore => Ok(false),
@@ -950,6 +956,9 @@ impl<'s> Resolver<'s> {
         t: &Target,
     ) -> Result<Value, Denied> {
         let Some(calc) = &r.identifier else {
+            if through_dynamic_family(r, t) {
+                return self.read_target_strict(node, ctx, idx, t);
+            }
             return self.read_target(node, ctx, idx, t);
         };
         let ident = self.eval_calc(node, ctx, idx, calc, false)?;
@@ -984,6 +993,9 @@ impl<'s> Resolver<'s> {
                     None => Value::Null,
                     Some(t) => match self.read_ref(node, ctx, idx, r, t) {
                         Ok(v) => v,
+                        Err(Denied::Disabled(m)) if through_dynamic_family(r, t) => {
+                            return Err(Denied::Error(format!("cannot read {m}")));
+                        }
                         Err(Denied::Disabled(m) | Denied::Missing(m)) => {
                             if r.propertyerror == PropertyError::Raise && !r.optional {
                                 return Err(Denied::Error(format!("cannot read {m}")));
@@ -1077,9 +1089,23 @@ impl<'s> Resolver<'s> {
         idx: Option<usize>,
         target: &Target,
     ) -> Result<Value, Denied> {
-        self.read_at(caller, ctx, idx, target, 0, Vec::new())
+        self.read_at(caller, ctx, idx, target, 0, Vec::new(), false)
     }
 
+    /// [`Self::read_target`] for a `variable` calculation going through a
+    /// dynamic family without naming the instance: an inaccessible instance
+    /// among all of them is an error, not skipped (see `through_dynamic_family`).
+    fn read_target_strict(
+        &mut self,
+        caller: NodeId,
+        ctx: u32,
+        idx: Option<usize>,
+        target: &Target,
+    ) -> Result<Value, Denied> {
+        self.read_at(caller, ctx, idx, target, 0, Vec::new(), true)
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn read_at(
         &mut self,
         caller: NodeId,
@@ -1088,6 +1114,7 @@ impl<'s> Resolver<'s> {
         target: &Target,
         k: usize,
         partial: Vec<String>,
+        strict: bool,
     ) -> Result<Value, Denied> {
         let anc = self.dyn_anc[target.node.index()].clone();
         if k >= anc.len() {
@@ -1117,7 +1144,7 @@ impl<'s> Resolver<'s> {
                 };
                 let mut next = partial;
                 next.push(ident);
-                self.read_at(caller, ctx, idx, target, k + 1, next)
+                self.read_at(caller, ctx, idx, target, k + 1, next, strict)
             }
             selector @ (Selector::Current | Selector::All) => {
                 let caller_anc = self.dyn_anc[caller.index()].clone();
@@ -1126,15 +1153,16 @@ impl<'s> Resolver<'s> {
                 {
                     let mut next = partial;
                     next.push(cctx[k].clone());
-                    return self.read_at(caller, ctx, idx, target, k + 1, next);
+                    return self.read_at(caller, ctx, idx, target, k + 1, next, strict);
                 }
                 let idents = self.identifiers(d, pctx)?;
                 let mut out = Vec::with_capacity(idents.len());
                 for ident in idents.iter() {
                     let mut next = partial.clone();
                     next.push(ident.clone());
-                    match self.read_at(caller, ctx, idx, target, k + 1, next) {
+                    match self.read_at(caller, ctx, idx, target, k + 1, next, strict) {
                         Ok(v) => out.push(v),
+                        Err(Denied::Disabled(m)) if strict => return Err(Denied::Disabled(m)),
                         Err(Denied::Disabled(_) | Denied::Missing(_)) => {}
                         Err(e) => return Err(e),
                     }
@@ -1702,4 +1730,20 @@ impl<'s> Resolver<'s> {
             self.issue(IssueKind::Mandatory, path.to_owned(), idx, msg);
         }
     }
+}
+
+/// A `variable` calculation reading a variable of a dynamic family through the
+/// caller's own instance or all instances (no instance named in the path):
+/// Tiramisu gets it as a "common child" and hands the property error over as
+/// the value instead of raising it, so `propertyerror: false` (or
+/// `transitive`) does not apply and a disabled source is an error
+/// (tiramisu/autolib.py `get_common_child`; jinja is not concerned: it tests
+/// such a value with `is propertyerror`).
+fn through_dynamic_family(r: &VarRef, target: &Target) -> bool {
+    r.identifier.is_none()
+        && !target.selectors.is_empty()
+        && !target
+            .selectors
+            .iter()
+            .any(|s| matches!(s, Selector::Fixed(_)))
 }
