@@ -1061,6 +1061,25 @@ impl Builder<'_> {
                     let allowed = ty.param_names(&type_name);
                     for e in entries {
                         let Some(k) = e.key.as_str() else { continue };
+                        // Rougail turns these into validators of a multi only; other
+                        // keys of a type without params reach Tiramisu's Option as
+                        // keyword arguments, which refuses them (TypeError).
+                        let multi_key =
+                            matches!(k, "multi_length" | "multi_min_length" | "multi_max_length");
+                        if multi_key && !own_multi {
+                            self.error_at(
+                                a.file,
+                                e.key.mark,
+                                format!("params `{k}` of `{path}`: only a multi variable takes it"),
+                            );
+                            continue;
+                        }
+                        if allowed.is_none() && !multi_key && k != "warnings_only" {
+                            self.error_at(a.file, e.key.mark, format!(
+                                "params `{k}` of `{path}`: the type `{type_name}` takes no parameters"
+                            ));
+                            continue;
+                        }
                         if let Some(allowed) = allowed {
                             if !allowed.contains(&k) {
                                 self.error_at(a.file, e.key.mark, format!(
