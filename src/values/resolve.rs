@@ -76,6 +76,8 @@ pub(crate) struct Resolver<'s> {
     pub(crate) issues: Vec<Issue>,
     reported: HashSet<(String, Option<usize>, String)>,
     depth: usize,
+    /// Variables being read by their own property calculations ([`Self::read_self`]).
+    self_reads: HashSet<Key>,
     used_raw: HashSet<String>,
 }
 
@@ -151,6 +153,7 @@ impl<'s> Resolver<'s> {
             issues: Vec::new(),
             reported: HashSet::new(),
             depth: 0,
+            self_reads: HashSet::new(),
             used_raw: HashSet::new(),
         }
     }
@@ -341,7 +344,9 @@ impl<'s> Resolver<'s> {
                 let Some(target) = &r.target else {
                     return Ok(r.default.as_ref().and_then(Value::as_bool).unwrap_or(false));
                 };
-                let read = if through_dynamic_family(r, target) {
+                let read = if is_self(node, target) {
+                    self.read_self(node, ctx, idx)
+                } else if through_dynamic_family(r, target) {
                     self.read_target_strict(node, ctx, idx, target)
                 } else {
                     self.read_target(node, ctx, idx, target)
@@ -654,6 +659,28 @@ impl<'s> Resolver<'s> {
             }
         }
         self.default_value(node, ctx, idx)
+    }
+
+    /// A property calculation reading its own variable: Rougail makes it a
+    /// `ParamSelfOption`, which reads the value without checking the
+    /// variable's properties (no cycle through `hidden`/`disabled`).
+    fn read_self(&mut self, node: NodeId, ctx: u32, idx: Option<usize>) -> Result<Value, Denied> {
+        let key = (node, ctx, idx_key(idx));
+        if let Some(Memo::Done(r)) = self.values.get(&key) {
+            return r.clone();
+        }
+        if !self.self_reads.insert(key) {
+            return Err(Denied::Error(format!(
+                "cycle between calculations involving `{}`",
+                self.concrete(node, ctx)
+            )));
+        }
+        let r = match self.user_value(node, ctx, idx) {
+            Some(v) => Ok(v),
+            None => self.default_value(node, ctx, idx),
+        };
+        self.self_reads.remove(&key);
+        r
     }
 
     fn leader_len(&mut self, leader: NodeId, ctx: u32) -> Result<usize, Denied> {
@@ -1231,7 +1258,12 @@ impl<'s> Resolver<'s> {
                 b.insert(chain, expr::to_tera(item));
                 continue;
             }
-            match self.read_target(node, ctx, idx, t) {
+            let read = if own.is_none() && is_self(node, t) {
+                self.read_self(node, ctx, idx)
+            } else {
+                self.read_target(node, ctx, idx, t)
+            };
+            match read {
                 Ok(v) => b.insert(chain, expr::to_tera(&v)),
                 Err(Denied::Disabled(m)) => {
                     b.insert(chain, expr::inaccessible(&format!("cannot read {m}")))
@@ -1739,6 +1771,15 @@ impl<'s> Resolver<'s> {
 /// `transitive`) does not apply and a disabled source is an error
 /// (tiramisu/autolib.py `get_common_child`; jinja is not concerned: it tests
 /// such a value with `is propertyerror`).
+/// The calculation reads the variable that carries it (its own instance).
+fn is_self(node: NodeId, target: &Target) -> bool {
+    target.node == node
+        && target
+            .selectors
+            .iter()
+            .all(|s| matches!(s, Selector::Current))
+}
+
 fn through_dynamic_family(r: &VarRef, target: &Target) -> bool {
     r.identifier.is_none()
         && !target.selectors.is_empty()
