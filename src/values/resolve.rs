@@ -362,7 +362,6 @@ impl<'s> Resolver<'s> {
                         };
                         Ok(v.py_eq(&when) != inverse)
                     }
-                    Err(Denied::Disabled(m)) if through_dynamic_family(r, target) => Err(m),
                     Err(Denied::Disabled(m) | Denied::Missing(m)) => match r.propertyerror {
                         PropertyError::Raise => Err(m),
                         PropertyError::Ignore => Ok(false),
@@ -1020,9 +1019,6 @@ impl<'s> Resolver<'s> {
                     None => Value::Null,
                     Some(t) => match self.read_ref(node, ctx, idx, r, t) {
                         Ok(v) => v,
-                        Err(Denied::Disabled(m)) if through_dynamic_family(r, t) => {
-                            return Err(Denied::Error(format!("cannot read {m}")));
-                        }
                         Err(Denied::Disabled(m) | Denied::Missing(m)) => {
                             if r.propertyerror == PropertyError::Raise && !r.optional {
                                 return Err(Denied::Error(format!("cannot read {m}")));
@@ -1146,7 +1142,21 @@ impl<'s> Resolver<'s> {
         let anc = self.dyn_anc[target.node.index()].clone();
         if k >= anc.len() {
             let tctx = self.ctx_id(partial);
-            return self.read_final(caller, ctx, idx, target.node, tctx);
+            let r = self.read_final(caller, ctx, idx, target.node, tctx);
+            if let (true, Err(Denied::Disabled(m))) = (strict, &r) {
+                // the variable's own `disabled` (not a family's): an error
+                let own = self
+                    .prop(target.node, tctx, None, Which::Disabled)
+                    .map_err(Denied::Error)?
+                    || (idx.is_some()
+                        && self
+                            .prop(target.node, tctx, idx, Which::Disabled)
+                            .map_err(Denied::Error)?);
+                if own {
+                    return Err(Denied::Error(format!("cannot read {m}")));
+                }
+            }
+            return r;
         }
         let d = anc[k];
         let pctx = self.ctx_id(partial.clone());
@@ -1189,7 +1199,6 @@ impl<'s> Resolver<'s> {
                     next.push(ident.clone());
                     match self.read_at(caller, ctx, idx, target, k + 1, next, strict) {
                         Ok(v) => out.push(v),
-                        Err(Denied::Disabled(m)) if strict => return Err(Denied::Disabled(m)),
                         Err(Denied::Disabled(_) | Denied::Missing(_)) => {}
                         Err(e) => return Err(e),
                     }
@@ -1766,9 +1775,10 @@ impl<'s> Resolver<'s> {
 
 /// A `variable` calculation reading a variable of a dynamic family through the
 /// caller's own instance or all instances (no instance named in the path):
-/// Tiramisu gets it as a "common child" and hands the property error over as
-/// the value instead of raising it, so `propertyerror: false` (or
-/// `transitive`) does not apply and a disabled source is an error
+/// Tiramisu gets it as a "common child" and hands the property error of a
+/// disabled variable over as the value instead of raising it, so
+/// `propertyerror: false` (or `transitive`) does not apply and a disabled
+/// source is an error (a disabled family on the way raises as usual)
 /// (tiramisu/autolib.py `get_common_child`; jinja is not concerned: it tests
 /// such a value with `is propertyerror`).
 /// The calculation reads the variable that carries it (its own instance).
