@@ -570,6 +570,18 @@ pub(crate) fn register(tera: &mut Tera) {
             Ok(Value::from(list_of(v, "list")?))
         },
     );
+    // Jinja's first/last take any iterable (a string gives a character); an
+    // empty one gives an undefined value (an error once printed or compared).
+    for (name, last) in [("__first", false), ("__last", true)] {
+        tera.register_filter(
+            name,
+            move |v: &Value, _: Kwargs, _: &State| -> TeraResult<Value> {
+                let items = list_of(v, if last { "last" } else { "first" })?;
+                let item = if last { items.last() } else { items.first() };
+                Ok(item.cloned().unwrap_or_else(Value::undefined))
+            },
+        );
+    }
     tera.register_filter(
         "__sum",
         |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<Value> {
