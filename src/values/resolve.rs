@@ -376,8 +376,9 @@ impl<'s> Resolver<'s> {
                     ReturnType::String => Ok(!text.is_empty() && text != "None"),
                     ReturnType::Boolean => match text.to_lowercase().as_str() {
                         "true" => Ok(true),
-                        "false" | "" | "none" => Ok(false),
-                        _ => Err(format!("\"{text}\" is not a boolean")),
+                        // Rougail's convert_boolean: "None" is no boolean either
+                        "false" | "" => Ok(false),
+                        _ => Err(format!("\"{text}\" is an invalid boolean")),
                     },
                 }
             }
@@ -1367,6 +1368,14 @@ impl<'s> Resolver<'s> {
                     continue;
                 }
                 match self.render(node, ctx, *i, j, Some((item, value))) {
+                    Ok(text)
+                        if j.return_type == ReturnType::Boolean
+                            && !matches!(text.to_lowercase().as_str(), "true" | "false" | "") =>
+                    {
+                        errors.push(format!(
+                            "cannot run a validator: \"{text}\" is an invalid boolean"
+                        ));
+                    }
                     Ok(text) => {
                         let invalid = match j.return_type {
                             ReturnType::String => !text.is_empty() && text != "None",
