@@ -477,6 +477,31 @@ pub(crate) fn register(tera: &mut Tera) {
         },
     );
     tera.register_filter(
+        "__b",
+        |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<Value> {
+            // only tested for truth: Rougail's JinjaError has no `__bool__`
+            if inaccessible_reason(v).is_some() {
+                return Ok(Value::from(true));
+            }
+            if v.is_undefined() {
+                let name = kwargs.get::<&str>("n")?.unwrap_or("a variable");
+                return Err(err(format!("`{name}` is undefined")));
+            }
+            Ok(v.clone())
+        },
+    );
+    tera.register_filter(
+        "__p",
+        |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<Value> {
+            // `{% set y = x %}`: an inaccessible value is kept as it is
+            if v.is_undefined() {
+                let name = kwargs.get::<&str>("n")?.unwrap_or("a variable");
+                return Err(err(format!("`{name}` is undefined")));
+            }
+            Ok(v.clone())
+        },
+    );
+    tera.register_filter(
         "__string",
         |v: &Value, _: Kwargs, _: &State| -> TeraResult<String> {
             check_accessible(v)?;

@@ -255,6 +255,45 @@ mod tests {
     }
 
     #[test]
+    fn an_inaccessible_variable_is_true_in_a_truth_test_only() {
+        let vars: &[(&[&str], tera::Value)] = &[
+            (&["_", "x"], inaccessible("`x` is disabled")),
+            (&["_", "e"], tera::Value::from("")),
+            (&["_", "s"], tera::Value::from("s")),
+        ];
+        for (src, want) in [
+            ("{% if _.x %}y{% else %}n{% endif %}", "y"),
+            ("{% if not _.x %}y{% else %}n{% endif %}", "n"),
+            ("{% if _.x and _.e %}y{% else %}n{% endif %}", "n"),
+            (
+                "{% if _.e %}a{% elif _.e or (_.x or _.e) %}y{% endif %}",
+                "y",
+            ),
+            ("{{ 'y' if _.x else 'n' }}", "y"),
+            ("{{ _.x and _.s }} {{ not _.x }}", "s False"),
+            ("{% set v = _.x %}{% if v %}y{% endif %}", "y"),
+        ] {
+            assert_eq!(render(src, vars).unwrap(), want, "{src}");
+        }
+        for src in [
+            "{{ _.x }}",
+            "{{ _.x or _.s }}",
+            "{{ _.s and _.x }}",
+            "{% if _.x == 'a' %}{% endif %}",
+            "{% if (_.x or _.s) == 'a' %}{% endif %}",
+            "{% if _.x | length %}{% endif %}",
+            "{% if 'a' in _.x %}{% endif %}",
+            "{{ _.x if _.s else 'n' }}",
+            "{% set v = _.x %}{{ v }}",
+        ] {
+            let err = render(src, vars).unwrap_err();
+            assert!(err.contains("`x` is disabled"), "{src}: {err}");
+        }
+        // an unknown name still fails in a truth test
+        assert!(render("{% if nothing %}{% endif %}", &[]).is_err());
+    }
+
+    #[test]
     fn python_methods_work() {
         let out = render(
             "{% if _.u.startswith('https://') %}{{ _.u.upper() }}{% endif %}|{{ ','.join(_.l) }}|{{ 'a b'.split() }}",

@@ -722,12 +722,137 @@ fn rewrite_calls(tokens: &mut Vec<Token>) -> Result<(), TranslateError> {
     Ok(())
 }
 
-/// Names read by an expression (not locals, filters, tests, keywords or kwargs).
+/// Where the tokens given to [`collect_chains`] stand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// A `{{ }}` expression or a statement other than the ones below.
+    Value,
+    /// The condition of `{% if %}` / `{% elif %}`: tested for truth.
+    Condition,
+    /// The right-hand side of `{% set x = … %}`.
+    Set,
+}
+
+fn is_open(t: &Tok) -> bool {
+    t.is_op("(") || t.is_op("[") || t.is_op("{")
+}
+
+fn is_close(t: &Tok) -> bool {
+    t.is_op(")") || t.is_op("]") || t.is_op("}")
+}
+
+/// Whether `tokens[i..j]` (a chain or a parenthesised group) is an operand
+/// whose only use is a truth test: operand of `not`, left operand of `and`,
+/// operand of `and`/`or` in a condition (`{% if %}`, `{% elif %}`, inline
+/// `a if c else b`, a parenthesised group in one of those places).
+/// Jinja2 tests a disabled variable (Rougail's `JinjaError`) for truth
+/// without reading it: it is true.
+fn truth_operand(tokens: &[Token], i: usize, j: usize, place: Place) -> bool {
+    let prev = i.checked_sub(1).map(|p| &tokens[p].tok);
+    let next = tokens.get(j).map(|t| &t.tok);
+    let after_not =
+        matches!(prev, Some(t) if t.is_name("not")) && !(i >= 2 && tokens[i - 2].tok.is_name("is"));
+    // nothing binding tighter than `and`/`or`/`not` on the left
+    let low_left = prev.is_none_or(|t| {
+        is_open(t)
+            || t.is_op(",")
+            || t.is_op(":")
+            || t.is_op("=")
+            || ["and", "or", "not", "if", "else"]
+                .iter()
+                .any(|k| t.is_name(k))
+    });
+    if !low_left {
+        return false;
+    }
+    if next.is_some_and(|t| t.is_name("and")) {
+        // `x and y` is `y` when `x` is true
+        return true;
+    }
+    let low_right = next.is_none_or(|t| {
+        is_close(t) || t.is_op(",") || ["or", "else", "if"].iter().any(|k| t.is_name(k))
+    });
+    if !low_right {
+        return false;
+    }
+    if after_not {
+        return true;
+    }
+    // An operand of an `and`/`or` chain (or the whole expression): find where
+    // that chain starts and ends.
+    let mut depth = 0usize;
+    let mut left = None;
+    for k in (0..i).rev() {
+        let t = &tokens[k].tok;
+        if is_close(t) {
+            depth += 1;
+        } else if is_open(t) {
+            if depth == 0 {
+                left = Some(k);
+                break;
+            }
+            depth -= 1;
+        } else if depth == 0
+            && (t.is_op(",")
+                || t.is_op(":")
+                || t.is_op("=")
+                || t.is_name("if")
+                || t.is_name("else"))
+        {
+            left = Some(k);
+            break;
+        }
+    }
+    let mut depth = 0usize;
+    let mut right = None;
+    for (k, t) in tokens.iter().enumerate().skip(j) {
+        let t = &t.tok;
+        if is_open(t) {
+            depth += 1;
+        } else if is_close(t) {
+            if depth == 0 {
+                right = Some(k);
+                break;
+            }
+            depth -= 1;
+        } else if depth == 0
+            && (t.is_op(",") || t.is_op(":") || t.is_name("if") || t.is_name("else"))
+        {
+            right = Some(k);
+            break;
+        }
+    }
+    match (left, right) {
+        (None, None) => place == Place::Condition,
+        // the condition of an inline `a if c else b`
+        (Some(l), _) if tokens[l].tok.is_name("if") => true,
+        (Some(l), Some(r)) if tokens[l].tok.is_op("(") && tokens[r].tok.is_op(")") => {
+            // a parenthesised group, not a call's arguments
+            let call = l > 0
+                && (matches!(&tokens[l - 1].tok, Tok::Name(n) if !KEYWORDS.contains(&n.as_str()))
+                    || is_close(&tokens[l - 1].tok));
+            !call && truth_operand(tokens, l, r + 1, place)
+        }
+        _ => false,
+    }
+}
+
 /// Names read by an expression (not locals, filters, tests, keywords or kwargs).
 /// Each use is wrapped in the `__v` filter, which fails on an undefined or
 /// inaccessible value like Jinja2's `StrictUndefined` does, except right
-/// before a test (`x is defined`, `x is propertyerror`).
-fn collect_chains(tokens: &mut Vec<Token>, locals: &HashSet<String>, out: &mut Vec<Vec<String>>) {
+/// before a test (`x is defined`, `x is propertyerror`); a use that is only
+/// tested for truth (see [`truth_operand`]) goes through `__b` (an
+/// inaccessible value is true), and `{% set y = x %}` through `__p` (an
+/// inaccessible value is kept, to fail or be true where `y` is used).
+fn collect_chains(
+    tokens: &mut Vec<Token>,
+    locals: &HashSet<String>,
+    out: &mut Vec<Vec<String>>,
+    place: Place,
+) {
+    // First find every use on the tokens as written, then wrap them from the
+    // last one so that the positions stay valid.
+    let mut uses: Vec<(usize, usize, Vec<String>, &'static str)> = Vec::new();
     let mut i = 0;
     while i < tokens.len() {
         let Tok::Name(n) = &tokens[i].tok else {
@@ -775,6 +900,17 @@ fn collect_chains(tokens: &mut Vec<Token>, locals: &HashSet<String>, out: &mut V
             i = j;
             continue;
         }
+        let filter = if place == Place::Set && i == 0 && j == tokens.len() {
+            "__p"
+        } else if truth_operand(tokens, i, j, place) {
+            "__b"
+        } else {
+            "__v"
+        };
+        uses.push((i, j, chain, filter));
+        i = j;
+    }
+    for (i, j, chain, filter) in uses.into_iter().rev() {
         let at = tokens[i].offset;
         let label = Token {
             tok: Tok::Str(format!("'{}'", chain.join("."))),
@@ -786,7 +922,7 @@ fn collect_chains(tokens: &mut Vec<Token>, locals: &HashSet<String>, out: &mut V
         }
         let wrap = [
             op("|", at),
-            name("__v", at),
+            name(filter, at),
             op("(", at),
             name("n", at),
             op("=", at),
@@ -794,10 +930,8 @@ fn collect_chains(tokens: &mut Vec<Token>, locals: &HashSet<String>, out: &mut V
             op(")", at),
             op(")", at),
         ];
-        let len = wrap.len();
         tokens.splice(j..j, wrap);
         tokens.insert(i, op("(", at));
-        i = j + len + 1;
     }
 }
 
@@ -1027,7 +1161,7 @@ pub(crate) fn translate(src: &str) -> Result<Translated, TranslateError> {
                 }
                 rewrite_methods(&mut toks)?;
                 rewrite_calls(&mut toks)?;
-                collect_chains(&mut toks, &locals, &mut chains);
+                collect_chains(&mut toks, &locals, &mut chains, Place::Value);
                 text.push_str(open);
                 text.push_str(" (");
                 text.push_str(&render_tokens(&toks));
@@ -1075,7 +1209,12 @@ pub(crate) fn translate(src: &str) -> Result<Translated, TranslateError> {
                     _ => 1,
                 };
                 let mut tail = toks.split_off(skip.min(toks.len()));
-                collect_chains(&mut tail, &locals, &mut chains);
+                let place = match keyword.as_str() {
+                    "if" | "elif" => Place::Condition,
+                    "set" => Place::Set,
+                    _ => Place::Value,
+                };
+                collect_chains(&mut tail, &locals, &mut chains, place);
                 toks.extend(tail);
                 text.push_str(open);
                 text.push(' ');
@@ -1120,6 +1259,39 @@ mod tests {
         assert_eq!(
             tr("{% if x is defined %}{% endif %}"),
             "{% if x is defined %}{% endif %}"
+        );
+    }
+
+    #[test]
+    fn truth_tests_use_the_truth_filter() {
+        assert_eq!(
+            tr("{% if x %}{% endif %}"),
+            "{% if (x | __b(n='x')) %}{% endif %}"
+        );
+        assert_eq!(
+            tr("{% if not a and (b or c) %}{% endif %}"),
+            "{% if not (a | __b(n='a')) and ((b | __b(n='b')) or (c | __b(n='c'))) %}{% endif %}"
+        );
+        // a value, not a truth test
+        assert_eq!(
+            tr("{{ a or b }}"),
+            "{{ ((a | __v(n='a')) or (b | __v(n='b'))) | __py }}"
+        );
+        assert_eq!(
+            tr("{% if (a or b) == 1 %}{% endif %}"),
+            "{% if ((a | __v(n='a')) or (b | __v(n='b'))) == 1 %}{% endif %}"
+        );
+        assert_eq!(
+            tr("{{ a if b else c }}"),
+            "{{ ((a | __v(n='a')) if (b | __b(n='b')) else (c | __v(n='c'))) | __py }}"
+        );
+        assert_eq!(
+            tr("{% if [a or b] %}{% endif %}"),
+            "{% if [(a | __v(n='a')) or (b | __v(n='b'))] %}{% endif %}"
+        );
+        assert_eq!(
+            tr("{% set v = a %}{% set w = a | upper %}"),
+            "{% set v=(a | __p(n='a')) %}{% set w=(a | __v(n='a')) | upper %}"
         );
     }
 
