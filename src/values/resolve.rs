@@ -412,12 +412,32 @@ impl<'s> Resolver<'s> {
         ctx: u32,
         idx: Option<usize>,
     ) -> Result<Option<String>, String> {
+        self.disabled_reason_from(node, ctx, idx, None)
+    }
+
+    /// [`Self::disabled_reason`] without the families `caller` is in (or is).
+    fn disabled_reason_from(
+        &mut self,
+        node: NodeId,
+        ctx: u32,
+        idx: Option<usize>,
+        caller: Option<NodeId>,
+    ) -> Result<Option<String>, String> {
         let mut chain = Vec::new();
         let mut cur = Some(node);
         while let Some(n) = cur {
             chain.push(n);
             cur = self.schema.node(n).parent;
         }
+        let mut skipped = Vec::new();
+        let mut cur = caller;
+        while let Some(n) = cur {
+            if n != node {
+                skipped.push(n);
+            }
+            cur = self.schema.node(n).parent;
+        }
+        chain.retain(|n| !skipped.contains(n));
         // outermost first, so a disabled family is named before its children
         for n in chain.into_iter().rev() {
             let c = self.truncate(n, ctx);
@@ -1143,7 +1163,16 @@ impl<'s> Resolver<'s> {
         let anc = self.dyn_anc[target.node.index()].clone();
         if k >= anc.len() {
             let tctx = self.ctx_id(partial);
-            let r = self.read_final(caller, ctx, idx, target.node, tctx);
+            // Tiramisu reaches a variable of a dynamic family from the
+            // caller's own node (`get_common_child`): the families the caller
+            // is in are not checked again (a family's `disabled` may read its
+            // own child there; elsewhere that is a cycle, as in Rougail).
+            let from_caller = !anc.is_empty()
+                && target
+                    .selectors
+                    .iter()
+                    .all(|s| matches!(s, Selector::Current));
+            let r = self.read_final(caller, ctx, idx, target.node, tctx, from_caller);
             if let (true, Err(Denied::Disabled(m))) = (strict, &r) {
                 // the variable's own `disabled` (not a family's): an error
                 let own = self
@@ -1216,11 +1245,14 @@ impl<'s> Resolver<'s> {
         idx: Option<usize>,
         node: NodeId,
         tctx: u32,
+        from_caller: bool,
     ) -> Result<Value, Denied> {
-        if let Some(reason) = self
-            .disabled_reason(node, tctx, None)
-            .map_err(Denied::Error)?
-        {
+        let reason = if from_caller {
+            self.disabled_reason_from(node, tctx, None, Some(caller))
+        } else {
+            self.disabled_reason(node, tctx, None)
+        };
+        if let Some(reason) = reason.map_err(Denied::Error)? {
             return Err(Denied::Disabled(reason));
         }
         let schema: &'s Schema = self.schema;
