@@ -451,6 +451,16 @@ fn list_of(v: &Value, what: &str) -> TeraResult<Vec<Value>> {
     Err(err(format!("`{what}` expects a list, got `{}`", py_str(v))))
 }
 
+/// `item.name` for Jinja's `attribute=` (dotted: `a.b`, a number indexes a
+/// list); a missing one is an error, as with Jinja's StrictUndefined.
+fn item_attribute(item: &Value, name: &Value) -> TeraResult<Value> {
+    let path = py_str(name);
+    item.get_from_path(&path)
+        .filter(|found| !found.is_undefined())
+        .cloned()
+        .ok_or_else(|| err(format!("`{}` has no attribute `{path}`", py_str(item))))
+}
+
 /// Register every brise filter and test on a tera instance.
 pub(crate) fn register(tera: &mut Tera) {
     tera.register_filter(
@@ -607,6 +617,29 @@ pub(crate) fn register(tera: &mut Tera) {
             },
         );
     }
+    // Jinja's join: any iterable (a string joins its characters), items
+    // printed as Python's str(), the separator positional or `d=`.
+    tera.register_filter(
+        "__join",
+        |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<String> {
+            let items = list_of(v, "join")?;
+            let sep = match arg(&kwargs, "sep")?.or(arg(&kwargs, "d")?) {
+                None => String::new(),
+                Some(sep) => py_str(&sep),
+            };
+            let attribute = arg(&kwargs, "attribute")?;
+            let mut out = Vec::with_capacity(items.len());
+            for item in &items {
+                let item = match &attribute {
+                    None => item.clone(),
+                    Some(name) => item_attribute(item, name)?,
+                };
+                check_accessible(&item)?;
+                out.push(py_str(&item));
+            }
+            Ok(out.join(&sep))
+        },
+    );
     tera.register_filter(
         "__sum",
         |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<Value> {

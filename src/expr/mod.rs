@@ -321,6 +321,51 @@ mod tests {
     }
 
     #[test]
+    fn join_prints_items_as_python_and_takes_any_iterable() {
+        let row = |a: i64, b: &str| {
+            let mut map = tera::Map::new();
+            map.insert("a".into(), tera::Value::from(a));
+            map.insert("b".into(), tera::Value::from(b));
+            tera::Value::from(map)
+        };
+        let out = render(
+            "{{ _.l | join(',') }}|{{ _.s | join('-') }}|{{ _.l | join }}|{{ _.l | join(d='+') }}|{{ _.m | join(',', attribute='b') }}",
+            &[
+                (
+                    &["_", "l"],
+                    tera::Value::from(vec![
+                        tera::Value::from(true),
+                        tera::Value::none(),
+                        tera::Value::from(1.0f64),
+                        tera::Value::from("a"),
+                    ]),
+                ),
+                (&["_", "s"], tera::Value::from("abc")),
+                (
+                    &["_", "m"],
+                    tera::Value::from(vec![row(1, "x"), row(2, "y")]),
+                ),
+            ],
+        );
+        assert_eq!(
+            out.unwrap(),
+            "True,None,1.0,a|a-b-c|TrueNone1.0a|True+None+1.0+a|x,y"
+        );
+        let err = render(
+            "{{ _.m | join(',', attribute='c') }}",
+            &[(&["_", "m"], tera::Value::from(vec![row(1, "x")]))],
+        )
+        .unwrap_err();
+        assert!(err.contains("no attribute `c`"), "{err}");
+        let err = render(
+            "{{ _.n | join(',') }}",
+            &[(&["_", "n"], tera::Value::none())],
+        )
+        .unwrap_err();
+        assert!(err.contains("`join` expects a list"), "{err}");
+    }
+
+    #[test]
     fn unknown_names_fail_at_render() {
         let err = render("{{ nothing }}", &[]).unwrap_err();
         assert!(err.contains("undefined"), "{err}");

@@ -90,7 +90,7 @@ const METHODS: &[&str] = &[
 /// Jinja filter → (tera filter, names of its positional arguments).
 fn filter_mapping(name: &str) -> (&str, &'static [&'static str]) {
     match name {
-        "join" => ("join", &["sep", "attribute"]),
+        "join" => ("__join", &["sep", "attribute"]),
         "replace" => ("replace", &["from", "to", "count"]),
         "default" | "d" => ("default", &["value", "boolean"]),
         "truncate" => ("truncate", &["length", "killwords", "end"]),
@@ -1315,7 +1315,7 @@ mod tests {
     fn positional_filter_arguments_are_named() {
         assert_eq!(
             tr("{{ l | join(', ') }}"),
-            "{{ ((l | __v(n='l')) | join(sep=', ')) | __py }}"
+            "{{ ((l | __v(n='l')) | __join(sep=', ')) | __py }}"
         );
         assert_eq!(
             tr("{{ s | replace('a', 'b') }}"),
