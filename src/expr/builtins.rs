@@ -461,6 +461,16 @@ fn item_attribute(item: &Value, name: &Value) -> TeraResult<Value> {
         .ok_or_else(|| err(format!("`{}` has no attribute `{path}`", py_str(item))))
 }
 
+/// `v` itself, or an error naming the variable (kwarg `n`) when undefined,
+/// as Jinja2's `StrictUndefined`; for the `__v`/`__b`/`__p` wrappers.
+fn defined(v: &Value, kwargs: &Kwargs) -> TeraResult<Value> {
+    if v.is_undefined() {
+        let name = kwargs.get::<&str>("n")?.unwrap_or("a variable");
+        return Err(err(format!("`{name}` is undefined")));
+    }
+    Ok(v.clone())
+}
+
 /// Register every brise filter and test on a tera instance.
 pub(crate) fn register(tera: &mut Tera) {
     tera.register_filter(
@@ -479,11 +489,7 @@ pub(crate) fn register(tera: &mut Tera) {
         "__v",
         |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<Value> {
             check_accessible(v)?;
-            if v.is_undefined() {
-                let name = kwargs.get::<&str>("n")?.unwrap_or("a variable");
-                return Err(err(format!("`{name}` is undefined")));
-            }
-            Ok(v.clone())
+            defined(v, &kwargs)
         },
     );
     tera.register_filter(
@@ -493,22 +499,14 @@ pub(crate) fn register(tera: &mut Tera) {
             if inaccessible_reason(v).is_some() {
                 return Ok(Value::from(true));
             }
-            if v.is_undefined() {
-                let name = kwargs.get::<&str>("n")?.unwrap_or("a variable");
-                return Err(err(format!("`{name}` is undefined")));
-            }
-            Ok(v.clone())
+            defined(v, &kwargs)
         },
     );
     tera.register_filter(
         "__p",
         |v: &Value, kwargs: Kwargs, _: &State| -> TeraResult<Value> {
             // `{% set y = x %}`: an inaccessible value is kept as it is
-            if v.is_undefined() {
-                let name = kwargs.get::<&str>("n")?.unwrap_or("a variable");
-                return Err(err(format!("`{name}` is undefined")));
-            }
-            Ok(v.clone())
+            defined(v, &kwargs)
         },
     );
     tera.register_filter(
